@@ -1,0 +1,54 @@
+# Cloud Doctor (云博士). `make run` and `make test` install everything they need.
+SHELL := /bin/bash
+PYTHON_VERSION := $(shell cat .python-version)
+PYENV_PYTHON := $(shell PYENV_VERSION=$(PYTHON_VERSION) pyenv which python 2>/dev/null || echo $(HOME)/.pyenv/versions/$(PYTHON_VERSION)/bin/python)
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+LOCK_HASH := $(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(LOCK_HASH)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: install run test lint typecheck train validate unit bench clean
+
+install: $(STAMP)
+
+$(STAMP):
+	@test -x $(PY) || $(PYENV_PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10), "need Python 3.10, got " + sys.version' \
+	  || { echo "The virtualenv is not Python 3.10: rm -rf $(VENV) and retry"; exit 1; }
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## Train if the model is missing or stale, then serve the assistant + demo page.
+run: install
+	$(BIN)/cloud-doctor run
+
+train: install
+	$(BIN)/cloud-doctor train
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy bot actions connectors grids bench
+
+validate: install
+	$(BIN)/rasa data validate --fail-on-warnings --quiet
+
+## Everything CI runs: lint, types, the full model (trained once, cached by fingerprint),
+## then the suite (unit, integration incl. `rasa data validate` and `rasa test`, e2e).
+test: install lint typecheck train
+	$(BIN)/pytest -q
+
+bench: install train
+	$(PY) bench/nlu.py
+	$(PY) bench/grids.py
+	$(PY) bench/connectors.py
+
+clean:
+	rm -rf models var .pytest_cache .mypy_cache .ruff_cache results

@@ -1,0 +1,63 @@
+"""One typed settings object, built once at start-up from the environment and an
+optional `.env` file, then passed down. Nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ValueError(f"{path}:{number}: expected KEY=VALUE, got {line!r}")
+        key, value = line.split("=", 1)
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    data_dir: Path          # SQLite files, tracker store, logs (embedded default)
+    model_dir: Path         # trained Rasa models
+    database_url: str       # grid directory, tickets, broadcasts
+    bot_names: tuple[str, ...]
+    host: str
+    port: int               # Rasa server (channels, demo page)
+    action_port: int        # rasa-sdk action server
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None,
+                 project_dir: Path | None = None) -> Settings:
+        project = Path(project_dir or os.environ.get("CLOUD_DOCTOR_HOME") or PROJECT_DIR).resolve()
+        merged = {**_read_dotenv(project / ".env"), **(os.environ if env is None else env)}
+        data_dir = Path(merged.get("DATA_DIR", project / "var")).resolve()
+        model_dir = Path(merged.get("MODEL_DIR", project / "models")).resolve()
+        database_url = merged.get("DATABASE_URL") or f"sqlite:///{data_dir / 'cloud_doctor.db'}"
+        names = tuple(n.strip() for n in merged.get("BOT_NAMES", "云博士").split(",") if n.strip())
+        try:
+            port = int(merged.get("PORT", "5005"))
+            action_port = int(merged.get("ACTION_PORT", "5055"))
+        except ValueError as exc:
+            raise ValueError(f"PORT and ACTION_PORT must be integers: {exc}") from exc
+        return cls(
+            project_dir=project,
+            data_dir=data_dir,
+            model_dir=model_dir,
+            database_url=database_url,
+            bot_names=names or ("云博士",),
+            host=merged.get("HOST", "127.0.0.1"),
+            port=port,
+            action_port=action_port,
+        )

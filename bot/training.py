@@ -1,0 +1,66 @@
+"""Training and locating models. A model is named after a fingerprint of every
+input that shapes it (config, domain, data, the normaliser's code), so "train if
+missing or stale" is a file-exists check and never retrains needlessly."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+MODEL_PREFIX = "cloud-doctor-"
+_CODE_INPUTS = ("bot/nlu.py", "bot/normalize.py")
+
+
+def training_inputs(project: Path, config: Path | None = None) -> list[Path]:
+    files = [config or project / "config.yml", project / "domain.yml"]
+    files += sorted(p for p in (project / "data").rglob("*") if p.is_file())
+    files += [project / rel for rel in _CODE_INPUTS]
+    return files
+
+
+def fingerprint(project: Path, files: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(project) if path.is_relative_to(project) else path).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def current_model_path(project: Path, model_dir: Path, config: Path | None = None) -> Path:
+    fp = fingerprint(project, training_inputs(project, config))
+    return model_dir / f"{MODEL_PREFIX}{fp}.tar.gz"
+
+
+def latest_model(model_dir: Path) -> Path | None:
+    models = sorted(model_dir.glob(f"{MODEL_PREFIX}*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def train(project: Path, model_dir: Path, *, config: Path | None = None,
+          force: bool = False) -> Path:
+    """Train unless a model for exactly these inputs exists; return its path."""
+    target = current_model_path(project, model_dir, config)
+    if target.exists() and not force:
+        logger.info("Model is up to date: %s", target)
+        return target
+    from rasa.api import train as rasa_train  # heavy import, only when training
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    result = rasa_train(
+        domain=str(project / "domain.yml"),
+        config=str(config or project / "config.yml"),
+        training_files=[str(project / "data")],
+        output=str(model_dir),
+        fixed_model_name=target.name.removesuffix(".tar.gz"),
+        # Rasa's cache does not see jieba dictionaries or corrections; our fingerprint does.
+        force_training=True,
+    )
+    if result.code != 0 or not result.model:
+        raise RuntimeError(f"Rasa training failed with code {result.code}")
+    return Path(result.model)

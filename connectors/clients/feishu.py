@@ -1,0 +1,89 @@
+"""Feishu send side: reply to a message and create a message in a chat, with a
+cached tenant_access_token that refreshes itself before it expires (and once more
+if the platform says it is invalid). 429 / code 99991400 = rate limited."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import aiohttp
+
+from connectors.clients.base import JsonApiClient
+from connectors.errors import InvalidCredentials, MessageRejected, RateLimited
+
+DEFAULT_BASE_URL = "https://open.feishu.cn"
+RATE_LIMITED = 99991400
+TOKEN_INVALID = {99991661, 99991663, 99991664, 99991668}
+REFRESH_MARGIN = 300.0  # seconds before expiry at which the token is renewed
+
+
+class FeishuClient(JsonApiClient):
+    platform: ClassVar[str] = "feishu"
+
+    def __init__(self, session: aiohttp.ClientSession, *, app_id: str, app_secret: str,
+                 clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self._app_id = app_id
+        self._app_secret = app_secret
+        self._clock = clock
+        self._token = ""
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def reply_text(self, message_id: str, text: str) -> dict[str, Any]:
+        return await self._api(f"/open-apis/im/v1/messages/{message_id}/reply", _text(text))
+
+    async def send_text(self, chat_id: str, text: str) -> dict[str, Any]:
+        return await self._api("/open-apis/im/v1/messages",
+                               {"receive_id": chat_id, **_text(text)},
+                               params={"receive_id_type": "chat_id"})
+
+    async def tenant_token(self, *, force: bool = False) -> str:
+        async with self._lock:
+            if force or not self._token or self._clock() >= self._expires_at - REFRESH_MARGIN:
+                data = await self.post_json(
+                    self.url("/open-apis/auth/v3/tenant_access_token/internal"),
+                    {"app_id": self._app_id, "app_secret": self._app_secret})
+                token = data.get("tenant_access_token")
+                if not isinstance(token, str) or not token:
+                    raise InvalidCredentials("no tenant_access_token in answer",
+                                             platform=self.platform)
+                self._token = token
+                self._expires_at = self._clock() + float(data.get("expire") or 7200)
+            return self._token
+
+    async def _api(self, path: str, payload: dict[str, Any],
+                   params: dict[str, str] | None = None) -> dict[str, Any]:
+        token = await self.tenant_token()
+        try:
+            return await self._call(path, payload, params, token)
+        except InvalidCredentials as exc:
+            if exc.code not in TOKEN_INVALID:
+                raise
+        # The platform revoked the token early (e.g. the app secret was reset).
+        return await self._call(path, payload, params, await self.tenant_token(force=True))
+
+    async def _call(self, path: str, payload: dict[str, Any], params: dict[str, str] | None,
+                    token: str) -> dict[str, Any]:
+        return await self.post_json(self.url(path), payload, params=params,
+                                    headers={"Authorization": f"Bearer {token}"})
+
+    def check(self, status: int, data: dict[str, Any]) -> None:
+        code = data.get("code", 0)
+        message = str(data.get("msg") or "")
+        if code == 0:
+            super().check(status, data)
+            return
+        if code == RATE_LIMITED:
+            raise RateLimited(message, platform=self.platform, code=code, retry_after=1.0)
+        if code in TOKEN_INVALID or status in (401, 403):
+            raise InvalidCredentials(message, platform=self.platform, code=code)
+        raise MessageRejected(message, platform=self.platform, code=code)
+
+
+def _text(text: str) -> dict[str, str]:
+    return {"msg_type": "text", "content": json.dumps({"text": text}, ensure_ascii=False)}

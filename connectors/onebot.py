@@ -1,0 +1,89 @@
+"""OneBot v11 channel for QQ groups (NapCat, Lagrange), `connectors.onebot.OneBotInput`.
+
+The implementation's HTTP POST reporting points at /webhooks/onebot/webhook (with
+its `secret` → X-Signature). In `reply_mode: quick` (default) an answer ready within
+`quick_reply_wait` seconds rides back in the HTTP response as a quick operation
+({"reply", "at_sender"}); a slower one, or any answer in `reply_mode: api`, goes out
+through send_group_msg with an `at` segment. Heartbeats are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel
+from rasa.shared.exceptions import RasaException
+from sanic import response
+from sanic.response import HTTPResponse
+
+from connectors.base import GroupChatInput, GroupReplyOutput
+from connectors.clients.onebot import DEFAULT_BASE_URL, OneBotClient, at_segment, text_segment
+from connectors.message import IncomingMessage
+from connectors.options import ChannelOptions
+from connectors.protocol.onebot import PLATFORM, OneBotProtocol
+
+REPLY_MODES = ("quick", "api")
+
+
+class OneBotOutput(GroupReplyOutput):
+    platform = PLATFORM
+
+    def __init__(self, message: IncomingMessage, client: OneBotClient) -> None:
+        super().__init__(message)
+        self.client = client
+
+    async def deliver(self, text: str) -> None:
+        if self.message.group_id is not None:
+            await self.client.send_group_msg(
+                self.message.group_id, [at_segment(self.message.user_id), text_segment(f" {text}")])
+        else:
+            await self.client.send_private_msg(self.message.user_id, [text_segment(text)])
+
+
+class OneBotInput(GroupChatInput[OneBotClient]):
+    platform = PLATFORM
+
+    @classmethod
+    def name(cls) -> str:
+        return "onebot"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        creds = dict(credentials or {})
+        mode = str(creds.get("reply_mode") or "quick")
+        if mode not in REPLY_MODES:
+            raise RasaException(f"onebot reply_mode must be one of {REPLY_MODES}, got {mode!r}")
+        return cls(secret=str(creds.get("secret") or ""),
+                   access_token=str(creds.get("access_token") or ""),
+                   base_url=str(creds.get("base_url") or DEFAULT_BASE_URL),
+                   reply_mode=mode,
+                   quick_reply_wait=float(creds.get("quick_reply_wait", 3.0)),
+                   options=ChannelOptions.from_credentials(creds))
+
+    def __init__(self, *, secret: str = "", access_token: str = "",
+                 base_url: str = DEFAULT_BASE_URL, reply_mode: str = "quick",
+                 quick_reply_wait: float = 3.0, options: ChannelOptions | None = None) -> None:
+        options = options or ChannelOptions()
+        super().__init__(options, OneBotProtocol(secret, max_skew=options.skew(300.0)))
+        self.access_token = access_token
+        self.base_url = base_url
+        self.inline_wait = quick_reply_wait if reply_mode == "quick" else 0.0
+
+    def create_client(self, session: aiohttp.ClientSession) -> OneBotClient:
+        return OneBotClient(session, access_token=self.access_token, base_url=self.base_url,
+                            timeout=self.options.api_timeout)
+
+    def output_for(self, message: IncomingMessage) -> GroupReplyOutput:
+        return OneBotOutput(message, self.client)
+
+    def acknowledge(self) -> HTTPResponse:
+        return response.empty()
+
+    def answer_inline(self, message: IncomingMessage, texts: list[str]) -> HTTPResponse:
+        if not texts:
+            return self.acknowledge()
+        operation: dict[str, Any] = {"reply": "\n\n".join(texts), "auto_escape": True}
+        if message.is_group:
+            operation["at_sender"] = True
+        return response.json(operation)

@@ -1,0 +1,79 @@
+"""WeCom (企业微信) intelligent robot channel, registered as `connectors.wecom.WeComInput`.
+
+GET /webhooks/wecom/webhook = URL check; POST = encrypted JSON callback, acknowledged
+at once (deadline 1-5 s); the answer goes to the callback's one-time `response_url`
+as markdown starting with <@userid>.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel
+from sanic import response
+from sanic.response import HTTPResponse
+
+from connectors import notices
+from connectors.base import GroupChatInput, GroupReplyOutput
+from connectors.clients.wecom import DEFAULT_BASE_URL, MARKDOWN_MAX_BYTES, WeComClient
+from connectors.errors import MessageRejected
+from connectors.message import IncomingMessage
+from connectors.options import ChannelOptions, required
+from connectors.protocol.wecom import PLATFORM, WeComCrypto, WeComRobotProtocol
+
+
+class WeComOutput(GroupReplyOutput):
+    platform = PLATFORM
+
+    def __init__(self, message: IncomingMessage, client: WeComClient) -> None:
+        super().__init__(message)
+        self.client = client
+
+    async def deliver(self, text: str) -> None:
+        url = str(self.message.reply_to.get("response_url") or "")
+        if not url:
+            raise MessageRejected("the callback has no response_url", platform=self.platform)
+        content = f"<@{self.message.user_id}> {text}" if self.message.is_group else text
+        await self.client.respond(url, fit(content, MARKDOWN_MAX_BYTES))
+
+
+def fit(content: str, max_bytes: int) -> str:
+    """A response_url takes one message: cut an over-long answer visibly, never silently."""
+    if len(content.encode("utf-8")) <= max_bytes:
+        return content
+    budget = max_bytes - len(notices.TRUNCATED.encode("utf-8"))
+    cut = content.encode("utf-8")[:budget].decode("utf-8", "ignore")
+    return cut + notices.TRUNCATED
+
+
+class WeComInput(GroupChatInput[WeComClient]):
+    platform = PLATFORM
+
+    @classmethod
+    def name(cls) -> str:
+        return "wecom"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        creds = required(credentials, "wecom", "token", "encoding_aes_key")
+        return cls(str(creds["token"]), str(creds["encoding_aes_key"]),
+                   base_url=str(creds.get("base_url") or DEFAULT_BASE_URL),
+                   options=ChannelOptions.from_credentials(creds))
+
+    def __init__(self, token: str, encoding_aes_key: str, *, base_url: str = DEFAULT_BASE_URL,
+                 options: ChannelOptions | None = None) -> None:
+        options = options or ChannelOptions()
+        protocol = WeComRobotProtocol(WeComCrypto(token, encoding_aes_key, receive_id=""),
+                                      max_skew=options.skew(300.0))
+        super().__init__(options, protocol)
+        self.base_url = base_url
+
+    def create_client(self, session: aiohttp.ClientSession) -> WeComClient:
+        return WeComClient(session, base_url=self.base_url, timeout=self.options.api_timeout)
+
+    def output_for(self, message: IncomingMessage) -> GroupReplyOutput:
+        return WeComOutput(message, self.client)
+
+    def acknowledge(self) -> HTTPResponse:
+        return response.text("")

@@ -1,0 +1,220 @@
+"""Import and export of the directory's spreadsheets.
+
+An import reads every row, checks each cell and every reference (against the
+rows being imported and what the database already holds), and only when nothing
+is wrong upserts it all in one transaction. Any problem raises `InvalidGridFile`
+with every error found, and the database is left as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from grids import repository
+from grids.directory import Directory, DirectoryError, Grid
+from grids.files import read_path, write_csv, write_xlsx
+from grids.model import MetaRow
+from grids.tables import SHEETS, CellError, Located, Sheet, parse_sheet, write_rows
+
+logger = logging.getLogger(__name__)
+
+NOTE = "note"
+MAX_REPORTED = 200
+
+
+class InvalidGridFile(DirectoryError):
+    def __init__(self, errors: Sequence[CellError]) -> None:
+        self.errors = list(errors)
+        shown = "\n".join(str(e) for e in self.errors[:MAX_REPORTED])
+        more = len(self.errors) - MAX_REPORTED
+        tail = f"\n……另有 {more} 处错误" if more > 0 else ""
+        super().__init__(f"导入失败，共 {len(self.errors)} 处错误，数据库未作任何修改：\n{shown}{tail}")
+
+
+@dataclass
+class ImportReport:
+    created: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    updated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unchanged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    revision: int = 0
+
+    def summary(self) -> str:
+        titles = {s.kind: s.title for s in SHEETS}
+        parts = [f"{titles[k]} 新增{self.created.get(k, 0)} 更新{self.updated.get(k, 0)}"
+                 f" 未变{self.unchanged.get(k, 0)}"
+                 for k in titles if self.created.get(k) or self.updated.get(k)
+                 or self.unchanged.get(k)]
+        return "导入成功：" + ("；".join(parts) or "没有数据行") + f"（版本 {self.revision}）"
+
+
+def _key(kind: str, record: Any) -> Any:
+    return record.key if kind == "groups" else record.code
+
+
+def read_incoming(path: Path) -> tuple[dict[str, list[Located]], str | None, list[CellError]]:
+    """Parse every sheet under `path`; returns located records per kind, the note, errors."""
+    errors: list[CellError] = []
+    incoming: dict[str, list[Located]] = defaultdict(list)
+    note: str | None = None
+    for raw in read_path(path, errors):
+        if raw.note and note is None:
+            note = "\n".join(raw.note)
+        if not raw.header:
+            continue
+        incoming[raw.sheet.kind].extend(
+            parse_sheet(raw.sheet, raw.source, raw.header_line, raw.header, raw.rows, errors))
+    return incoming, note, errors
+
+
+def _merge(existing: Directory, incoming: dict[str, list[Located]],
+           errors: list[CellError]) -> Directory:
+    merged = Directory(**{s.kind: dict(getattr(existing, s.kind)) for s in SHEETS})
+    sheets = {s.kind: s for s in SHEETS}
+    for kind, located in incoming.items():
+        seen: dict[Any, Located] = {}
+        target = getattr(merged, kind)
+        for item in located:
+            key = _key(kind, item.record)
+            if key in seen:
+                field_key = "external_id" if kind == "groups" else "code"
+                errors.append(item.error(sheets[kind], field_key,
+                                         f"与 {seen[key].source} 第{seen[key].line}行重复"))
+                continue
+            seen[key] = item
+            target[key] = item.record
+    return merged
+
+
+def validate(merged: Directory, incoming: dict[str, list[Located]], errors: list[CellError]) -> None:
+    """Check every reference of the incoming rows against the merged directory."""
+    sheets = {s.kind: s for s in SHEETS}
+
+    def need(item: Located, kind: str, key: str, code: str | None, table: dict[str, Any],
+             what: str) -> None:
+        if code and code not in table:
+            errors.append(item.error(sheets[kind], key, f"{what}“{code}”不存在"))
+
+    for item in incoming.get("communities", []):
+        need(item, "communities", "street", item.record.street_code, merged.streets, "街道编码")
+    for item in incoming.get("estates", []):
+        need(item, "estates", "community", item.record.community_code, merged.communities, "社区编码")
+    for item in incoming.get("offices", []):
+        need(item, "offices", "street", item.record.street_code, merged.streets, "街道编码")
+        need(item, "offices", "community", item.record.community_code, merged.communities, "社区编码")
+    for item in incoming.get("grids", []):
+        grid: Grid = item.record
+        need(item, "grids", "community", grid.community_code, merged.communities, "社区编码")
+        need(item, "grids", "coordinator", grid.coordinator_code, merged.coordinators, "网格员编码")
+        need(item, "grids", "office", grid.office_code, merged.offices, "服务站编码")
+        for part in grid.coverage:
+            estate = merged.estates.get(part.estate_code)
+            if estate is None:
+                errors.append(item.error(sheets["grids"], "coverage",
+                                         f"小区编码“{part.estate_code}”不存在"))
+                continue
+            unknown = [b for b in part.buildings if estate.buildings and b not in estate.buildings]
+            if unknown:
+                errors.append(item.error(sheets["grids"], "coverage",
+                                         f"{estate.name}没有 {'、'.join(unknown)} 号楼"))
+    for item in incoming.get("groups", []):
+        need(item, "groups", "grid", item.record.grid_code, merged.grids, "网格编码")
+    _check_overlaps(merged, incoming, errors)
+
+
+def _check_overlaps(merged: Directory, incoming: dict[str, list[Located]],
+                    errors: list[CellError]) -> None:
+    """Two grids may split an estate by buildings, but must not cover the same building."""
+    grid_rows = {item.record.code: item for item in incoming.get("grids", [])}
+    sheet = next(s for s in SHEETS if s.kind == "grids")
+    owners: dict[tuple[str, str], str] = {}
+    for grid in merged.grids.values():
+        for part in grid.coverage:
+            estate = merged.estates.get(part.estate_code)
+            buildings = part.buildings or (estate.buildings if estate and estate.buildings
+                                           else ("*",))
+            clash = next((other for b in buildings
+                          if (other := owners.setdefault((part.estate_code, b), grid.code))
+                          != grid.code), None)
+            located = grid_rows.get(grid.code) or (grid_rows.get(clash) if clash else None)
+            if clash and located is not None:
+                name = estate.name if estate else part.estate_code
+                other_code = clash if located.record.code == grid.code else grid.code
+                errors.append(located.error(sheet, "coverage",
+                                            f"{name}的楼栋与网格 {other_code} 的覆盖范围重叠"))
+
+
+def import_path(engine: Engine, path: Path) -> ImportReport:
+    """Validate everything under `path`, then upsert it in one transaction."""
+    incoming, note, errors = read_incoming(path)
+    if not errors and not any(incoming.values()):
+        errors.append(CellError(path.name, 0, 0, "", "没有找到任何数据行"))
+    with Session(engine, future=True) as session, session.begin():
+        existing = repository.load(session)
+        merged = _merge(existing, incoming, errors)
+        validate(merged, incoming, errors)
+        if errors:
+            raise InvalidGridFile(errors)
+        report = ImportReport()
+        part = Directory()
+        for kind, located in incoming.items():
+            stored = getattr(existing, kind)
+            for item in located:
+                key = _key(kind, item.record)
+                if key not in stored:
+                    report.created[kind] += 1
+                elif stored[key] == item.record:
+                    report.unchanged[kind] += 1   # nothing to write
+                    continue
+                else:
+                    report.updated[kind] += 1
+                getattr(part, kind)[key] = item.record
+        changed = any(report.created.values()) or any(report.updated.values())
+        # An unchanged re-import keeps the revision, so caches built on it stay valid.
+        report.revision = (repository.upsert(session, part) if changed
+                           else repository.revision(session))
+        if note:
+            row = session.get(MetaRow, NOTE) or MetaRow(key=NOTE)
+            row.value = note
+            session.add(row)
+    logger.info("Imported %s: created %s, updated %s", path.name, dict(report.created),
+                dict(report.updated))
+    return report
+
+
+def export_tables(directory: Directory) -> list[tuple[Sheet, list[list[str]]]]:
+    return [(sheet, write_rows(sheet, sorted(getattr(directory, sheet.kind).values(),
+                                             key=lambda r: _key(sheet.kind, r))))
+            for sheet in SHEETS]
+
+
+def export_dir(engine: Engine, target: Path, fmt: str = "csv") -> list[Path]:
+    """Write the whole directory to `target` as CSV files or one workbook."""
+    with Session(engine, future=True) as session:
+        directory = repository.load(session)
+        row = session.get(MetaRow, NOTE)
+        note = row.value if row else None
+    return write_directory(directory, target, fmt, note)
+
+
+def write_directory(directory: Directory, target: Path, fmt: str = "csv",
+                    note: str | None = None) -> list[Path]:
+    target.mkdir(parents=True, exist_ok=True)
+    tables = export_tables(directory)
+    if fmt == "xlsx":
+        path = target / "directory.xlsx"
+        write_xlsx(path, tables, note)
+        return [path]
+    paths = []
+    for sheet, rows in tables:
+        path = target / f"{sheet.kind}.csv"
+        write_csv(path, sheet, rows, note)
+        paths.append(path)
+    return paths

@@ -1,0 +1,1 @@
+"""Migration scripts of the grid directory, applied in order by Alembic."""

@@ -1,0 +1,98 @@
+"""Databases for the grid directory's integration tests.
+
+Every test runs on SQLite and, marked `postgres`, on the PostgreSQL server at
+127.0.0.1:5432 (trust auth, user postgres, database `test`). Each PostgreSQL
+database gets a schema of its own (via the URL's search_path), dropped at the end.
+The committed sample is imported once per backend and shared read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from grids import db
+from grids.importer import import_path
+from grids.service import forget_services
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLE = ROOT / "grids" / "sample"
+PG_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+def _quiet_jieba() -> None:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+
+
+class PostgresSchemas:
+    """Creates throw-away schemas and drops them all at the end."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.admin = create_engine(PG_SERVER, future=True)
+
+    def new_url(self) -> str:
+        name = f"grids_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{name}"'))
+        self.created.append(name)
+        return f"{PG_SERVER}?options=-csearch_path%3D{name}"
+
+    def drop_all(self) -> None:
+        db.dispose_all()
+        with self.admin.begin() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schemas() -> Iterator[PostgresSchemas]:
+    try:
+        schemas = PostgresSchemas()
+        with schemas.admin.connect():
+            pass
+    except Exception as exc:  # no server: the postgres-marked tests skip
+        pytest.skip(f"PostgreSQL not available: {exc.__class__.__name__}")
+    yield schemas
+    schemas.drop_all()
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _new_url(backend: str, folder: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{folder / f'grids-{uuid.uuid4().hex[:8]}.db'}"
+    return request.getfixturevalue("pg_schemas").new_url()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty directory database."""
+    _quiet_jieba()
+    url = _new_url(request.param, tmp_path, request)
+    engine = db.create(url)
+    db.upgrade(engine)
+    engine.dispose()
+    yield url
+    forget_services()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def seeded_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database holding the committed sample; tests must not change it."""
+    _quiet_jieba()
+    url = _new_url(request.param, tmp_path_factory.mktemp("seeded"), request)
+    engine = db.create(url)
+    db.upgrade(engine)
+    import_path(engine, SAMPLE)
+    engine.dispose()
+    return url

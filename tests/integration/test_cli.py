@@ -1,0 +1,37 @@
+"""The `cloud-doctor` command line, run as a subprocess like a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.topics import contract
+
+pytestmark = pytest.mark.slow
+
+
+def test_cli_ask_reads_stdin_and_writes_json_lines(small_model: Path, project_root: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--model", str(small_model)],
+        input="@云博士 会费交多少\n\n醫保報銷比例是多少\n",
+        capture_output=True, text=True, cwd=project_root, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["text"] for r in rows] == ["@云博士 会费交多少", "醫保報銷比例是多少"]
+    for row in rows:
+        assert set(row) >= {"text", "topic", "confidence", "answer"}
+        assert row["topic"] in contract()
+
+
+def test_cli_eval_rejects_a_broken_file(tmp_path: Path, project_root: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("questions:\n  - text: 你好\n    topic: not_a_topic\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(bad)],
+                          capture_output=True, text=True, cwd=project_root, timeout=120)
+    assert proc.returncode == 2
+    assert "unknown topic key 'not_a_topic'" in proc.stderr
