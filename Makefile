@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: install run test lint typecheck train validate unit bench clean
+.PHONY: install run test lint typecheck train validate browser bench clean
 
 install: $(STAMP)
 
@@ -40,9 +40,14 @@ typecheck: install
 validate: install
 	$(BIN)/rasa data validate --fail-on-warnings --quiet
 
+## Debian's chromium for the browser test of the demo page (Playwright drives it; no download).
+browser:
+	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || echo "chromium could not be installed: the browser test of the demo page will be skipped"
+
 ## Everything CI runs: lint, types, the full model (trained once, cached by fingerprint),
 ## then the suite (unit, integration incl. `rasa data validate` and `rasa test`, e2e).
-test: install lint typecheck train
+test: install browser lint typecheck train
 	$(BIN)/pytest -q
 
 bench: install train
