@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     from grids.cli import register as register_grids
 
     register_grids(sub)
+    from bot.broadcast.cli import register as register_broadcast
+
+    register_broadcast(sub)
     return parser
 
 

@@ -36,6 +36,13 @@ class Settings:
     host: str
     port: int               # Rasa server (channels, demo page)
     action_port: int        # rasa-sdk action server
+    staff_port: int = 5080  # staff HTTP API (broadcasts; the console uses it)
+    staff_token: str = ""   # bearer token of the staff API; generated into DATA_DIR if unset
+    onebot_api_url: str = ""        # OneBot implementation (QQ account) for broadcasts
+    onebot_access_token: str = ""
+    broadcast_concurrency: int = 64
+    broadcast_lease: float = 60.0
+    broadcast_limits: tuple[tuple[str, str], ...] = ()   # (platform, "20/60:5") overrides
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -49,8 +56,17 @@ class Settings:
         try:
             port = int(merged.get("PORT", "5005"))
             action_port = int(merged.get("ACTION_PORT", "5055"))
+            staff_port = int(merged.get("STAFF_PORT", "5080"))
+            concurrency = int(merged.get("BROADCAST_CONCURRENCY", "64"))
+            lease = float(merged.get("BROADCAST_LEASE", "60"))
         except ValueError as exc:
-            raise ValueError(f"PORT and ACTION_PORT must be integers: {exc}") from exc
+            raise ValueError(f"PORT, ACTION_PORT, STAFF_PORT, BROADCAST_CONCURRENCY and "
+                             f"BROADCAST_LEASE must be numbers: {exc}") from exc
+        if concurrency < 1 or lease < 3:
+            raise ValueError("BROADCAST_CONCURRENCY must be >= 1 and BROADCAST_LEASE >= 3")
+        limits = tuple((key.removeprefix("BROADCAST_LIMIT_").lower(), value)
+                       for key, value in sorted(merged.items())
+                       if key.startswith("BROADCAST_LIMIT_") and value)
         return cls(
             project_dir=project,
             data_dir=data_dir,
@@ -60,4 +76,11 @@ class Settings:
             host=merged.get("HOST", "127.0.0.1"),
             port=port,
             action_port=action_port,
+            staff_port=staff_port,
+            staff_token=merged.get("STAFF_API_TOKEN", ""),
+            onebot_api_url=merged.get("ONEBOT_API_URL", ""),
+            onebot_access_token=merged.get("ONEBOT_ACCESS_TOKEN", ""),
+            broadcast_concurrency=concurrency,
+            broadcast_lease=lease,
+            broadcast_limits=limits,
         )

@@ -72,31 +72,74 @@ def new_session(engine: Engine) -> Session:
     return Session(engine, future=True, expire_on_commit=False)
 
 
-def alembic_config() -> Any:
+def alembic_config(migrations_dir: Path = MIGRATIONS_DIR) -> Any:
     from alembic.config import Config
 
-    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config = Config(str(migrations_dir / "alembic.ini"))
+    config.set_main_option("script_location", str(migrations_dir))
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the directory's tables up to `revision` (idempotent)."""
+def upgrade(engine: Engine, revision: str = "head", migrations_dir: Path = MIGRATIONS_DIR) -> None:
+    """Bring the tables of `migrations_dir` (the directory's by default) up to `revision`."""
     from alembic import command
 
-    config = alembic_config()
+    config = alembic_config(migrations_dir)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
-def downgrade(engine: Engine, revision: str = "base") -> None:
+def downgrade(engine: Engine, revision: str = "base",
+              migrations_dir: Path = MIGRATIONS_DIR) -> None:
     from alembic import command
 
-    config = alembic_config()
+    config = alembic_config(migrations_dir)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def run_migration_env(target_metadata: Any, version_table: str) -> None:
+    """The body of every `env.py` here: programmatic use passes an open connection in
+    `config.attributes["connection"]`; from the shell the URL comes from
+    `sqlalchemy.url` or, when unset, from the application's Settings."""
+    from alembic import context
+
+    config = context.config
+
+    def url() -> str:
+        configured = config.get_main_option("sqlalchemy.url")
+        if configured:
+            return str(configured)
+        from bot.settings import Settings
+
+        return Settings.from_env().database_url
+
+    def configure(connection: Any) -> None:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          version_table=version_table,
+                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    if context.is_offline_mode():
+        context.configure(url=url(), target_metadata=target_metadata,
+                          version_table=version_table, literal_binds=True,
+                          dialect_opts={"paramstyle": "named"})
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        configure(connection)
+        return
+    engine = create(url())
+    try:
+        with engine.begin() as fresh:
+            configure(fresh)
+    finally:
+        engine.dispose()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -67,7 +67,8 @@ class JsonApiClient:
             async with self._session.post(url, json=payload, params=params, headers=headers,
                                           timeout=self._timeout) as resp:
                 status = resp.status
-                retry_after = _seconds(resp.headers.get("Retry-After"))
+                retry_after = _seconds(resp.headers.get("Retry-After")
+                                       or resp.headers.get("x-ogw-ratelimit-reset"))
                 text = await resp.text()
         except asyncio.TimeoutError as exc:
             raise DeliveryTimeout("no answer in time", platform=self.platform) from exc

@@ -54,10 +54,13 @@ class DingTalkClient(JsonApiClient):
             await self.post_json(session_webhook,
                                  {"msgtype": "text", "text": {"content": part}, "at": at})
 
-    async def _robot(self, access_token: str, secret: str, payload: dict[str, Any]) -> None:
+    def signed_params(self, secret: str) -> dict[str, str]:
+        """The `timestamp` and `sign` query parameters of a signed robot request."""
         timestamp = str(int(self._clock() * 1000))
-        params = {"access_token": access_token, "timestamp": timestamp,
-                  "sign": sign(timestamp, secret)}
+        return {"timestamp": timestamp, "sign": sign(timestamp, secret)}
+
+    async def _robot(self, access_token: str, secret: str, payload: dict[str, Any]) -> None:
+        params = {"access_token": access_token, **self.signed_params(secret)}
         await self.post_json(self.url("/robot/send"), payload, params=params)
 
     def check(self, status: int, data: dict[str, Any]) -> None:

@@ -5,6 +5,9 @@ if the platform says it is invalid). 429 / code 99991400 = rate limited."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -17,6 +20,9 @@ from connectors.errors import InvalidCredentials, MessageRejected, RateLimited
 
 DEFAULT_BASE_URL = "https://open.feishu.cn"
 RATE_LIMITED = 99991400
+WEBHOOK_RATE_LIMITED = 9499      # "too many request" from a custom bot webhook
+WEBHOOK_BAD_SIGN = 19021
+WEBHOOK_INVALID = 19001          # unknown or deleted custom bot
 TOKEN_INVALID = {99991661, 99991663, 99991664, 99991668}
 REFRESH_MARGIN = 300.0  # seconds before expiry at which the token is renewed
 
@@ -87,3 +93,39 @@ class FeishuClient(JsonApiClient):
 
 def _text(text: str) -> dict[str, str]:
     return {"msg_type": "text", "content": json.dumps({"text": text}, ensure_ascii=False)}
+
+
+def webhook_sign(timestamp: str, secret: str) -> str:
+    """Custom bot signature: base64(hmac_sha256(key=f"{timestamp}\\n{secret}", msg=""))."""
+    mac = hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+class FeishuWebhookClient(JsonApiClient):
+    """A group's custom bot (自定义机器人): `POST /open-apis/bot/v2/hook/<id>`, signed
+    when the bot has a secret. Limits: 5 per second and 100 per minute per bot."""
+
+    platform: ClassVar[str] = "feishu"
+
+    def __init__(self, *args: Any, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock = clock
+
+    async def send_text(self, hook_url: str, text: str, secret: str = "") -> None:
+        payload: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
+        if secret:
+            timestamp = str(int(self._clock()))
+            payload.update(timestamp=timestamp, sign=webhook_sign(timestamp, secret))
+        await self.post_json(hook_url, payload)
+
+    def check(self, status: int, data: dict[str, Any]) -> None:
+        code = data.get("code", data.get("StatusCode", 0))
+        message = str(data.get("msg") or data.get("StatusMessage") or "")
+        if code == 0:
+            super().check(status, data)
+            return
+        if code == RATE_LIMITED or (code == WEBHOOK_RATE_LIMITED and status == 429):
+            raise RateLimited(message, platform=self.platform, code=code, retry_after=1.0)
+        if code in (WEBHOOK_BAD_SIGN, WEBHOOK_INVALID) or status in (401, 403):
+            raise InvalidCredentials(message, platform=self.platform, code=code)
+        raise MessageRejected(message, platform=self.platform, code=code)

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import aiohttp
 
 from connectors.clients.base import JsonApiClient
-from connectors.errors import InvalidCredentials, MessageRejected
+from connectors.errors import InvalidCredentials, MessageRejected, RateLimited
 
 DEFAULT_BASE_URL = "http://127.0.0.1:3000"
 Segment = dict[str, Any]
@@ -52,6 +52,8 @@ class OneBotClient(JsonApiClient):
         message = str(data.get("message") or data.get("wording") or "action failed")
         if retcode in (1401, 1403):
             raise InvalidCredentials(message, platform=self.platform, code=retcode)
+        if any(word in message for word in ("频率", "频繁", "too fast", "frequen")):
+            raise RateLimited(message, platform=self.platform, code=retcode, retry_after=5.0)
         raise MessageRejected(message, platform=self.platform, code=retcode)
 
 

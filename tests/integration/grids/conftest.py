@@ -14,43 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from grids import db
 from grids.importer import import_path
 from grids.service import forget_services
+from tests.pg import PostgresSchemas
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "grids" / "sample"
-PG_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-
-
 def _quiet_jieba() -> None:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-
-
-class PostgresSchemas:
-    """Creates throw-away schemas and drops them all at the end."""
-
-    def __init__(self) -> None:
-        self.created: list[str] = []
-        self.admin = create_engine(PG_SERVER, future=True)
-
-    def new_url(self) -> str:
-        name = f"grids_test_{uuid.uuid4().hex[:12]}"
-        with self.admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{name}"'))
-        self.created.append(name)
-        return f"{PG_SERVER}?options=-csearch_path%3D{name}"
-
-    def drop_all(self) -> None:
-        db.dispose_all()
-        with self.admin.begin() as connection:
-            for name in self.created:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        self.admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Alembic migrations of the broadcaster (see bot.broadcast.db.upgrade)."""

@@ -1,0 +1,105 @@
+"""Wiring of the broadcaster for a process: engine and schema, the aiohttp session
+and send clients, the pacer (in memory on SQLite, shared in the database
+otherwise), the dispatcher and the scheduler. Used by `cloud-doctor broadcast
+worker`, by `cloud-doctor broadcast send` when no dispatcher is running, and by
+the staff API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+
+import aiohttp
+from sqlalchemy.engine import Engine
+
+from bot.broadcast.db import upgrade_all
+from bot.broadcast.dispatcher import Dispatcher, DispatcherConfig
+from bot.broadcast.outbox import Outbox
+from bot.broadcast.pacing import DEFAULT_LIMITS, Limit, MemoryPacer, Pacer, SqlPacer, parse_limit
+from bot.broadcast.scheduler import NoticeScheduler
+from bot.broadcast.senders import OneBotAccount, Senders
+from bot.broadcast.service import Broadcaster
+from bot.settings import Settings
+from grids import db
+
+logger = logging.getLogger(__name__)
+
+
+def limits_of(settings: Settings) -> dict[str, Limit]:
+    limits = dict(DEFAULT_LIMITS)
+    for platform, text in settings.broadcast_limits:
+        if platform not in limits:
+            raise ValueError(f"BROADCAST_LIMIT_{platform.upper()}: unknown platform")
+        limits[platform] = parse_limit(text)
+    return limits
+
+
+def config_of(settings: Settings) -> DispatcherConfig:
+    return DispatcherConfig(concurrency=settings.broadcast_concurrency,
+                            lease=settings.broadcast_lease, limits=limits_of(settings))
+
+
+def pacer_for(engine: Engine) -> Pacer:
+    return MemoryPacer() if engine.dialect.name == "sqlite" else SqlPacer(engine)
+
+
+def onebot_of(settings: Settings) -> OneBotAccount | None:
+    if not settings.onebot_api_url:
+        return None
+    return OneBotAccount(settings.onebot_api_url.rstrip("/"), settings.onebot_access_token)
+
+
+def open_engine(settings: Settings) -> Engine:
+    engine = db.engine_for(settings.database_url)
+    upgrade_all(engine)
+    return engine
+
+
+@contextlib.contextmanager
+def editing(settings: Settings) -> Iterator[Broadcaster]:
+    """A broadcaster that only writes (the CLI): notices and scheduled jobs."""
+    engine = open_engine(settings)
+    with NoticeScheduler(engine, settings.database_url) as scheduler:
+        yield Broadcaster(Outbox(engine), scheduler)
+
+
+@dataclass
+class Running:
+    broadcaster: Broadcaster
+    dispatcher: Dispatcher
+    task: asyncio.Task[object]
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, stop: asyncio.Event, *, until_idle: bool = False,
+                  schedule: bool = True) -> AsyncIterator[Running]:
+    """Dispatch (and fire scheduled notices) in this process until `stop` is set."""
+    engine = open_engine(settings)
+    outbox = Outbox(engine)
+    scheduler = NoticeScheduler(engine, settings.database_url)
+    async with aiohttp.ClientSession() as session:
+        dispatcher = Dispatcher(outbox, Senders(session, onebot=onebot_of(settings)),
+                                pacer=pacer_for(engine), config=config_of(settings))
+        broadcaster = Broadcaster(outbox, scheduler, on_new_work=_threadsafe(dispatcher))
+        task = asyncio.create_task(dispatcher.run(stop, until_idle=until_idle),
+                                   name="broadcast-dispatcher")
+        if schedule:
+            scheduler.start(broadcaster.fire)
+        try:
+            yield Running(broadcaster, dispatcher, task)
+        finally:
+            stop.set()
+            scheduler.close()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def _threadsafe(dispatcher: Dispatcher) -> Callable[[], None]:
+    loop = asyncio.get_running_loop()
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(dispatcher.wake)
+
+    return wake
