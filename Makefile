@@ -54,6 +54,7 @@ bench: install train
 	$(PY) bench/nlu.py
 	$(PY) bench/grids.py
 	$(PY) bench/connectors.py
+	$(PY) bench/broadcast.py
 
 clean:
 	rm -rf models var .pytest_cache .mypy_cache .ruff_cache results

@@ -125,6 +125,20 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_staff(settings: Settings, args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.app import serve as serve_staff
+    from bot.broadcast.model import BroadcastError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return serve_staff(settings)
+    except BroadcastError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
@@ -161,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="serve the assistant, its actions and the demo page")
     p.add_argument("--no-train", action="store_true", help="do not train a stale model first")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("staff", help="serve the staff API (broadcasts) with a dispatcher")
+    p.set_defaults(func=cmd_staff)
 
     from grids.cli import register as register_grids
 

@@ -95,7 +95,8 @@ def serve(settings: Settings, train_first: bool = True) -> int:
          "--interface", settings.host, "--port", str(settings.port), "--cors", "*"],
         cwd=project,
     )
-    children = [actions, server]
+    staff = subprocess.Popen([python, "-m", "bot.cli", "staff"], cwd=project)
+    children = [actions, server, staff]
 
     def stop(*_: object) -> None:
         for child in children:
@@ -106,6 +107,8 @@ def serve(settings: Settings, train_first: bool = True) -> int:
     try:
         if _wait_for_port(settings.port, timeout=180):
             print(f"\n云博士已启动。演示页面: http://{settings.host}:{settings.port}/webhooks/webchat/\n"
+                  f"工作人员接口（群发通知）: http://{settings.host}:{settings.staff_port}/api "
+                  f"（令牌见 {settings.data_dir / 'staff_token'} 或 STAFF_API_TOKEN）\n"
                   "按 Ctrl-C 停止。", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

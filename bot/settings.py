@@ -40,7 +40,7 @@ class Settings:
     staff_token: str = ""   # bearer token of the staff API; generated into DATA_DIR if unset
     onebot_api_url: str = ""        # OneBot implementation (QQ account) for broadcasts
     onebot_access_token: str = ""
-    broadcast_concurrency: int = 64
+    broadcast_concurrency: int = 48
     broadcast_lease: float = 60.0
     broadcast_limits: tuple[tuple[str, str], ...] = ()   # (platform, "20/60:5") overrides
 
@@ -57,7 +57,7 @@ class Settings:
             port = int(merged.get("PORT", "5005"))
             action_port = int(merged.get("ACTION_PORT", "5055"))
             staff_port = int(merged.get("STAFF_PORT", "5080"))
-            concurrency = int(merged.get("BROADCAST_CONCURRENCY", "64"))
+            concurrency = int(merged.get("BROADCAST_CONCURRENCY", "48"))
             lease = float(merged.get("BROADCAST_LEASE", "60"))
         except ValueError as exc:
             raise ValueError(f"PORT, ACTION_PORT, STAFF_PORT, BROADCAST_CONCURRENCY and "

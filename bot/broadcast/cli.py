@@ -32,7 +32,14 @@ from bot.broadcast.model import (
 )
 from bot.broadcast.outbox import NoticeReport, Outbox
 from bot.broadcast.pacing import ideal_seconds
-from bot.broadcast.runtime import config_of, editing, onebot_of, open_engine, running
+from bot.broadcast.runtime import (
+    config_of,
+    editing,
+    onebot_of,
+    open_engine,
+    run_loop,
+    running,
+)
 from bot.broadcast.senders import pace_key
 from bot.broadcast.service import DEFAULT_TZ, parse_at
 from bot.settings import Settings
@@ -90,7 +97,10 @@ def cmd_send(settings: Settings, args: argparse.Namespace) -> int:
         print("已写入待发队列，由运行中的发送进程发送；查看进度：cloud-doctor broadcast status "
               f"{notice_id}")
         return 0
-    return asyncio.run(_send_and_watch(settings, notice_id))
+    try:
+        return run_loop(_send_and_watch(settings, notice_id))
+    except BroadcastError as exc:
+        return _fail(f"{exc}；通知已写入待发队列，由运行中的发送进程发送")
 
 
 async def _send_and_watch(settings: Settings, notice_id: int) -> int:
@@ -277,7 +287,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return asyncio.run(work())
+    try:
+        return run_loop(work())
+    except BroadcastError as exc:
+        return _fail(str(exc))
 
 
 def _notice_id(text: str) -> int:

@@ -69,6 +69,7 @@ STATUS_LABELS = {
 }
 BODY_FORMATS = ("text", "markdown")
 MAX_TITLE = 100
+MAX_NAME = 64
 MAX_BODY_CHARS = 20000
 
 
@@ -162,6 +163,10 @@ class NoticeDraft:
             raise InvalidNotice("正文格式应为 text 或 markdown")
         if not self.author.strip():
             raise InvalidNotice("请填写发布人")
+        if len(self.author) > MAX_NAME:
+            raise InvalidNotice(f"发布人不能超过 {MAX_NAME} 个字")
+        if self.schedule.cron and len(self.schedule.cron) > MAX_NAME:
+            raise InvalidNotice(f"周期表达式不能超过 {MAX_NAME} 个字符")
 
 
 @dataclass(frozen=True)

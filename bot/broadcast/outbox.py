@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.broadcast import formatting
 from bot.broadcast.model import (
+    BroadcastError,
     DeliveryState,
     DispatcherBusy,
     NoticeDraft,
@@ -128,12 +129,15 @@ class Outbox:
     # --- notices -------------------------------------------------------------------
     def create(self, draft: NoticeDraft, *, status: NoticeStatus = NoticeStatus.SENDING,
                due_at: float | None = None, parent_id: int | None = None,
-               occurrence: float | None = None, with_deliveries: bool = True) -> int:
-        """Write the notice and every delivery in one transaction; returns its id."""
+               occurrence: float | None = None, with_deliveries: bool = True,
+               recipients: Sequence[Recipient] | None = None) -> int:
+        """Write the notice and every delivery in one transaction; returns its id.
+        `recipients` replaces the directory lookup (benchmarks, imports)."""
         draft.validate()
         now = self.clock()
         with self.session() as session, session.begin():
-            recipients = resolve(session, draft.targets)
+            if recipients is None:
+                recipients = resolve(session, draft.targets)
             for platform in {r.platform for r in recipients}:  # title must fit everywhere
                 formatting.render(platform, draft.title, "x", draft.body_format)
             notice = NoticeRow(
@@ -197,7 +201,7 @@ class Outbox:
                 .values(state=S.CANCELLED.value, reason="已取消", updated_at=now))
             if row.status not in (NoticeStatus.DONE.value, NoticeStatus.CANCELLED.value):
                 row.status = NoticeStatus.CANCELLED.value
-                row.cancelled_by = by
+                row.cancelled_by = by.strip()[:64] or "staff"
                 row.finished_at = now
             return int(result.rowcount or 0)
 
@@ -208,6 +212,8 @@ class Outbox:
             row = session.get(NoticeRow, notice_id)
             if row is None:
                 raise NoticeNotFound(notice_id)
+            if row.status == NoticeStatus.CANCELLED.value:
+                raise BroadcastError(f"通知 {notice_id} 已取消，不能重试")
             result = session.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.notice_id == notice_id, DeliveryRow.state == S.FAILED.value)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy.engine import Engine
@@ -26,6 +27,7 @@ from bot.settings import Settings
 from grids import db
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def limits_of(settings: Settings) -> dict[str, Limit]:
@@ -86,6 +88,11 @@ async def running(settings: Settings, stop: asyncio.Event, *, until_idle: bool =
         broadcaster = Broadcaster(outbox, scheduler, on_new_work=_threadsafe(dispatcher))
         task = asyncio.create_task(dispatcher.run(stop, until_idle=until_idle),
                                    name="broadcast-dispatcher")
+        started = asyncio.ensure_future(dispatcher.started.wait())
+        await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if task.done() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]  # e.g. DispatcherBusy on SQLite
         if schedule:
             scheduler.start(broadcaster.fire)
         try:
@@ -103,3 +110,15 @@ def _threadsafe(dispatcher: Dispatcher) -> Callable[[], None]:
         loop.call_soon_threadsafe(dispatcher.wake)
 
     return wake
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on uvloop when it is installed (it is, through sanic): the
+    dispatcher is CPU-bound in the HTTP client at high concurrency, and uvloop
+    roughly halves the event loop's share."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    uvloop.install()
+    return asyncio.run(main)

@@ -15,7 +15,6 @@ crontab (0 or 7 = Sunday, 1 = Monday), not APScheduler's own numbering.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -41,15 +40,49 @@ _handlers: dict[str, Callable[[str, int], None]] = {}
 _lock = threading.Lock()
 
 
+def _crontab_weekdays(field: str) -> str:
+    """Crontab weekdays (0 or 7 = Sunday, ranges, steps) as APScheduler day names."""
+    if field in ("*", "?"):
+        return "*"
+    days: list[int] = []
+    for item in field.split(","):
+        spec, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if spec == "*":
+            low, high = 0, 6
+        elif "-" in spec:
+            low_text, _, high_text = spec.partition("-")
+            low, high = _weekday(low_text), _weekday(high_text)
+        else:
+            low = _weekday(spec)
+            high = 6 if step_text else low
+        if step < 1 or low > high:
+            raise ValueError(f"weekday {item!r}")
+        days.extend(d % 7 for d in range(low, high + 1, step))
+    return ",".join(_DOW[d] for d in sorted(set(days)))
+
+
+def _weekday(text: str) -> int:
+    names = {name: i for i, name in enumerate(_DOW[:7])}
+    if text.lower()[:3] in names:
+        return names[text.lower()[:3]]
+    value = int(text)
+    if not 0 <= value <= 7:
+        raise ValueError(f"weekday {text!r}")
+    return value
+
+
 def cron_trigger(expression: str, timezone: str) -> CronTrigger:
     """A crontab expression (minute hour day month weekday) → CronTrigger."""
     fields = expression.split()
-    if len(fields) != 5:
+    if len(fields) != 5 or len(expression) > 64:
         raise InvalidSchedule(f"周期“{expression}”应为 5 段：分 时 日 月 星期，例如 0 9 * * 1（每周一 9:00）")
-    fields[4] = re.sub(r"\d+", lambda m: _DOW[int(m.group())] if int(m.group()) < 8 else m.group(),
-                       fields[4])
     try:
-        return CronTrigger.from_crontab(" ".join(fields), timezone=timezone)
+        tz = _tz(timezone)
+        fields[4] = _crontab_weekdays(fields[4])
+        return CronTrigger.from_crontab(" ".join(fields), timezone=tz)
+    except KeyError as exc:
+        raise InvalidSchedule(f"未知的时区“{timezone}”") from exc
     except ValueError as exc:
         raise InvalidSchedule(f"周期“{expression}”无法识别：{exc}") from exc
 

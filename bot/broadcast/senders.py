@@ -13,6 +13,7 @@ secret) for webhooks, the account for QQ, the room for the web.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -34,6 +35,7 @@ class OneBotAccount:
     access_token: str = ""
 
 
+@functools.lru_cache(maxsize=4096)
 def split_secret(target: str) -> tuple[str, str]:
     """`https://…/send?access_token=X#secret=SEC1` → (URL without fragment, "SEC1")."""
     parts = urlsplit(target)

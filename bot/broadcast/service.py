@@ -31,13 +31,21 @@ def parse_at(text: str, timezone: str = DEFAULT_TZ, now: float | None = None) ->
     import pytz
 
     value = text.strip().replace("T", " ").replace("/", "-")
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = pytz.timezone(timezone).localize(moment)
+        at = moment.timestamp()
+    except KeyError as exc:
+        raise InvalidSchedule(f"未知的时区“{timezone}”") from exc
+    except OverflowError as exc:
+        raise InvalidSchedule(f"时间“{text}”超出了可用的范围") from exc
     except ValueError as exc:
         raise InvalidSchedule(f"时间“{text}”无法识别，请写成 2026-11-23 09:00") from exc
-    if moment.tzinfo is None:
-        moment = pytz.timezone(timezone).localize(moment)
-    at = moment.timestamp()
+    if not 0 < at < 4102444800:  # before 2100
+        raise InvalidSchedule(f"时间“{text}”超出了可用的范围")
     if at <= (time.time() if now is None else now):
         raise InvalidSchedule(f"时间“{text}”已经过去了，请选择将来的时间")
     return at

@@ -57,6 +57,6 @@ def dispatch(outbox: Outbox, fake: FakeGroupPlatforms) -> Callable[..., object]:
             senders = Senders(session, timeout=timeout,
                               onebot=OneBotAccount(fake.onebot_base_url))
             dispatcher = Dispatcher(outbox, senders, config=config)
-            return await asyncio.wait_for(dispatcher.run(asyncio.Event(), until_idle=True), 30)
+            return await asyncio.wait_for(dispatcher.run(asyncio.Event(), until_idle=True), 60)
 
     return run

@@ -99,3 +99,18 @@ def test_secrets_ride_in_the_fragment_and_never_in_the_pace_key():
     assert url == "https://oapi.example.invalid/robot/send?access_token=T" and secret == "SEC1"
     key = pace_key("dingtalk", "webhook", url + "#secret=SEC1")
     assert "SEC1" not in key and key.endswith("access_token=T")
+
+
+@pytest.mark.parametrize("field,days", [
+    ("1", [0]), ("0-5", [0, 1, 2, 3, 4, 6]), ("*/2", [1, 3, 5, 6]), ("7", [6]), ("1,3,5", [0, 2, 4])])
+def test_crontab_weekday_ranges_and_steps(field, days):
+    fires = next_times(f"0 9 * * {field}", "Asia/Shanghai", 14)
+    assert sorted({t.weekday() for t in fires}) == days
+
+
+def test_bad_timezones_and_far_dates_are_schedule_errors():
+    with pytest.raises(InvalidSchedule, match="未知的时区"):
+        cron_trigger("0 9 * * 1", "Mars/Olympus")
+    with pytest.raises(InvalidSchedule, match="超出了可用的范围"):
+        parse_at("9999-12-31 23:59")
+    assert parse_at("2031-01-01T01:00:00Z") == pytest.approx(1924995600.0)

@@ -1,0 +1,210 @@
+"""Broadcast benchmark: the dispatcher against the fake platforms (a separate
+process, 50 ms latency per call, enforcing every platform's rate limit).
+
+Prints, for 805 groups (one robot each, as each grid group has its own robot):
+wall time and sends/s of the dispatcher; the same for a naive sequential sender
+and the ratio; the ideal bound from latency, concurrency and rate limits and our
+time as a ratio of it. Then throughput and peak memory (RSS of the dispatcher
+process) at 80,500 groups for one dispatcher on SQLite and for one and two
+dispatchers on PostgreSQL. Rate-limit violations and duplicates come from the fake.
+
+    .venv/bin/python bench/broadcast.py [--large 80500] [--skip-large]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+from bot.broadcast.db import upgrade_all  # noqa: E402
+from bot.broadcast.dispatcher import Dispatcher, DispatcherConfig  # noqa: E402
+from bot.broadcast.formatting import render  # noqa: E402
+from bot.broadcast.model import NoticeDraft, Recipient, Targets  # noqa: E402
+from bot.broadcast.outbox import Job, Outbox  # noqa: E402
+from bot.broadcast.pacing import DEFAULT_LIMITS, ideal_seconds  # noqa: E402
+from bot.broadcast.runtime import run_loop  # noqa: E402
+from bot.broadcast.senders import Senders  # noqa: E402
+from grids import db  # noqa: E402
+from tests.fakes.base import free_port  # noqa: E402
+from tests.fakes.broadcast import FakeGroupPlatforms  # noqa: E402
+from tests.pg import PostgresSchemas  # noqa: E402
+
+LATENCY = 0.05
+CONCURRENCY = int(os.environ.get("BROADCAST_CONCURRENCY", "48"))
+MIX = ("wecom",) * 5 + ("dingtalk",) * 2 + ("feishu",) * 2  # about the sample's proportions
+BODY = "各位职工朋友：\n\n本周六上午九点，各社区工会服务站举办免费法律咨询，欢迎参加。"
+
+
+class FakeProcess:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakes.broadcast", "--port", str(self.port),
+             "--latency", str(LATENCY)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line.startswith("READY"):
+            raise RuntimeError(f"fake did not start: {line!r}")
+        self.urls = FakeGroupPlatforms(port=self.port)
+
+    def call(self, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def reset(self) -> None:
+        self.call("/_fake/config", {"reset": True, "latency": LATENCY})
+
+    def stats(self) -> dict:
+        return self.call("/_fake/stats")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def recipients(fake: FakeProcess, count: int, tag: str) -> list[Recipient]:
+    out = []
+    for i in range(count):
+        platform = MIX[i % len(MIX)]
+        ext = f"{tag}-{i:06d}"
+        out.append(Recipient(platform, ext, f"第{i}网格群", f"G{i:06d}", "webhook",
+                             fake.urls.url(platform, ext)))
+    return out
+
+
+def ideal(groups: Sequence[Recipient], concurrency: int) -> float:
+    counts = {f"{g.platform}:{g.send_target}": (1, DEFAULT_LIMITS[g.platform]) for g in groups}
+    return ideal_seconds(counts, concurrency, LATENCY)
+
+
+def new_notice(url: str, groups: Sequence[Recipient]) -> int:
+    engine = db.create(url)
+    upgrade_all(engine)
+    return Outbox(engine).create(NoticeDraft("法律咨询", BODY, "区总工会", Targets(everyone=True)),
+                                 recipients=groups)
+
+
+async def ours(url: str) -> float:
+    outbox = Outbox(db.create(url))
+    async with aiohttp.ClientSession() as session:
+        dispatcher = Dispatcher(outbox, Senders(session),
+                                config=DispatcherConfig(concurrency=CONCURRENCY))
+        started = time.perf_counter()
+        await dispatcher.run(asyncio.Event(), until_idle=True)
+        return time.perf_counter() - started
+
+
+async def sequential(groups: Sequence[Recipient]) -> float:
+    """What a first version would do: one group after another, waiting for each answer."""
+    async with aiohttp.ClientSession() as session:
+        senders = Senders(session)
+        started = time.perf_counter()
+        for i, g in enumerate(groups):
+            job = Job(i, 0, g.platform, g.external_id, g.name, g.send_via, g.send_target,
+                      "法律咨询", BODY, "text", 0, 0)
+            for message in render(g.platform, job.title, job.body):
+                await senders.send(job, message)
+        return time.perf_counter() - started
+
+
+def workers(url: str, count: int, tmp: str) -> tuple[float, list[float], list[dict]]:
+    """Run `count` dispatcher processes until idle: wall, peak RSS MiB each, their stats."""
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": tmp,
+           "BROADCAST_CONCURRENCY": str(CONCURRENCY)}
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "bot.cli", "broadcast", "worker",
+                               "--until-idle"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True) for _ in range(count)]
+    peaks, stats = [], []
+    for proc in procs:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"dispatcher exited with {proc.returncode}")
+        peaks.append(usage.ru_maxrss / 1024)
+        out = proc.stdout.read() if proc.stdout else ""
+        stats.append(json.loads(out.strip().splitlines()[-1]))
+    return time.perf_counter() - started, peaks, stats
+
+
+def check(fake: FakeProcess, expected: int) -> str:
+    s = fake.stats()
+    lost = expected - s["targets"]
+    return (f"received {s['received']}, lost {lost}, doubled {s['duplicates']}, "
+            f"rate-limit violations {s['violations']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--groups", type=int, default=805)
+    parser.add_argument("--large", type=int, default=80_500)
+    parser.add_argument("--skip-large", action="store_true")
+    args = parser.parse_args()
+    fake = FakeProcess()
+    tmp = tempfile.mkdtemp(prefix="bench-broadcast-")
+    try:
+        groups = recipients(fake, args.groups, "g")
+        bound = ideal(groups, CONCURRENCY)
+        print(f"# broadcast to {len(groups)} groups, {LATENCY * 1000:.0f} ms per call, "
+              f"concurrency {CONCURRENCY}")
+        url = f"sqlite:///{tmp}/small.db"
+        new_notice(url, groups)
+        wall = run_loop(ours(url))
+        print(f"dispatcher:  {wall:6.2f} s  {len(groups) / wall:7.1f} sends/s   "
+              f"({check(fake, len(groups))})")
+        fake.reset()
+        seq = run_loop(sequential(groups))
+        print(f"sequential:  {seq:6.2f} s  {len(groups) / seq:7.1f} sends/s   "
+              f"speed-up {seq / wall:.1f}x (target >= 30x)")
+        print(f"ideal bound: {bound:6.2f} s  (latency x ceil(groups / concurrency); no robot "
+              f"gets more than one message)   ours/ideal {wall / bound:.2f} (target <= 1.5)")
+        if args.skip_large:
+            return 0
+        big = recipients(fake, args.large, "b")
+        print(f"\n# {len(big)} groups, one robot each; dispatcher processes of "
+              f"`cloud-doctor broadcast worker`, ideal bound per process "
+              f"{ideal(big, CONCURRENCY):.1f} s")
+        runs: list[tuple[str, str, int]] = [("SQLite", f"sqlite:///{tmp}/large.db", 1)]
+        try:
+            schemas = PostgresSchemas()
+            runs += [("PostgreSQL", schemas.new_url(), 1), ("PostgreSQL", schemas.new_url(), 2)]
+        except Exception as exc:
+            print(f"PostgreSQL not available: {exc}")
+            schemas = None
+        for label, db_url, count in runs:
+            fake.reset()
+            t0 = time.perf_counter()
+            new_notice(db_url, big)
+            created = time.perf_counter() - t0
+            wall, peaks, stats = workers(db_url, count, tmp)
+            share = "/".join(str(s["sent"]) for s in stats)
+            print(f"{label:<10} x{count}: notice written in {created:5.1f} s; sent in "
+                  f"{wall:6.1f} s = {len(big) / wall:7.1f} sends/s; peak RSS "
+                  f"{'/'.join(f'{p:.0f}' for p in peaks)} MiB; per process {share} "
+                  f"({check(fake, len(big))})")
+        if schemas is not None:
+            schemas.drop_all()
+        return 0
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

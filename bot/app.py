@@ -1,0 +1,121 @@
+"""The staff application: the broadcaster's HTTP API, with the dispatcher and the
+scheduler of notices running in the same process.
+
+`create_app(settings)` wires it (the only place that does); the dispatcher,
+scheduler, engine and HTTP session are opened in `app.cleanup_ctx` and closed on
+shutdown. `serve(settings)` runs it on `settings.host:settings.staff_port`.
+
+The bearer token is `STAFF_API_TOKEN`; without one, a token is generated once
+into `DATA_DIR/staff_token` (mode 0600) and read from there on later starts.
+The token itself is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.broadcast import api
+from bot.broadcast.runtime import running
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+RUNNING = api.RUNNING          # the dispatcher + scheduler of this process
+STOP = web.AppKey("broadcast_stop", asyncio.Event)
+TOKEN_FILE = "staff_token"
+
+
+def token_path(settings: Settings) -> Path:
+    return settings.data_dir / TOKEN_FILE
+
+
+def staff_token(settings: Settings) -> str:
+    """STAFF_API_TOKEN, else the token file (created with a new token if missing)."""
+    if settings.staff_token:
+        return settings.staff_token
+    path = token_path(settings)
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        token = ""
+    if token:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+            logger.warning("Staff API token file %s was readable by others; now mode 0600",
+                           path)
+        logger.info("Staff API token read from %s", path)
+        return token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing empty file may have had a wider mode
+        os.write(fd, f"{token}\n".encode())
+    finally:
+        os.close(fd)
+    logger.info("Staff API token generated into %s (send it as 'Authorization: Bearer "
+                "<token>')", path)
+    return token
+
+
+async def broadcasting(app: web.Application) -> AsyncIterator[None]:
+    """Dispatcher and scheduler for the lifetime of the app."""
+    stop = asyncio.Event()
+    async with running(app[SETTINGS], stop) as run:
+        run.task.add_done_callback(_report_dispatcher_end)
+        app[STOP] = stop
+        app[RUNNING] = run
+        yield
+        stop.set()
+
+
+async def stop_broadcasting(app: web.Application) -> None:
+    """On shutdown, before the graceful wait: `web.run_app` waits (up to its
+    shutdown timeout) for every task started after start-up, and the dispatcher
+    keeps some alive until `stop` is set."""
+    stop = app.get(STOP)
+    if stop is not None:
+        stop.set()
+
+
+def _report_dispatcher_end(task: asyncio.Task[object]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        logger.error("The broadcast dispatcher stopped: %s; notices will not be sent until "
+                     "the staff API is restarted", exc, exc_info=exc)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=api.middlewares(), client_max_size=api.MAX_BODY)
+    app[SETTINGS] = settings
+    app[api.STAFF_TOKEN] = staff_token(settings)
+    app.cleanup_ctx.append(broadcasting)
+    # aiohttp 3.9 declares its signals in a way aiosignal 1.4's typing does not accept
+    app.on_shutdown.append(stop_broadcasting)  # type: ignore[arg-type]
+    api.setup(app)
+    return app
+
+
+def serve(settings: Settings) -> int:
+    """Run the staff API (blocking) until interrupted; returns an exit code."""
+    app = create_app(settings)
+    logger.info("Staff API on http://%s:%d/api (broadcast dispatcher and scheduler in this "
+                "process)", settings.host, settings.staff_port)
+    try:
+        web.run_app(app, host=settings.host, port=settings.staff_port, print=None)
+    except OSError as exc:
+        logger.error("Cannot serve the staff API on %s:%d: %s", settings.host,
+                     settings.staff_port, exc)
+        return 1
+    return 0
