@@ -131,13 +131,16 @@ def workers(url: str, count: int, tmp: str) -> tuple[float, list[float], list[di
     started = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-m", "bot.cli", "broadcast", "worker",
                                "--until-idle"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True) for _ in range(count)]
+                              stderr=open(f"{tmp}/worker-{i}.log", "w"), text=True)  # noqa: SIM115
+             for i in range(count)]
     peaks, stats = [], []
     for proc in procs:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
-            raise RuntimeError(f"dispatcher exited with {proc.returncode}")
+            logs = "".join(Path(f"{tmp}/worker-{i}.log").read_text()[-3000:]
+                           for i in range(count))
+            raise RuntimeError(f"dispatcher exited with {proc.returncode}:\n{logs}")
         peaks.append(usage.ru_maxrss / 1024)
         out = proc.stdout.read() if proc.stdout else ""
         stats.append(json.loads(out.strip().splitlines()[-1]))

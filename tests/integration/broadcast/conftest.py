@@ -49,7 +49,7 @@ Dispatch = Callable[..., "asyncio.Future[DispatchStats]"]
 def dispatch(outbox: Outbox, fake: FakeGroupPlatforms) -> Callable[..., object]:
     """Run a dispatcher until nothing is open; keyword arguments tune its config."""
 
-    async def run(timeout: float = 0.5, **overrides: object) -> DispatchStats:
+    async def run(timeout: float = 5.0, **overrides: object) -> DispatchStats:
         limits = {**DEFAULT_LIMITS, "onebot": FAST_QQ, **overrides.pop("limits", {})}  # type: ignore[dict-item]
         config = DispatcherConfig(limits=limits, backoff_base=0.05, backoff_cap=0.5,
                                   poll=0.05, **overrides)  # type: ignore[arg-type]

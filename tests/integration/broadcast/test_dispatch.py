@@ -58,10 +58,10 @@ async def test_transient_faults_are_retried_and_nothing_is_lost(outbox: Outbox, 
     fake.faults.add("busy", target=fake_target(wecom[1]))
     fake.faults.add("busy", target=fake_target(wecom[2]))
     fake.faults.add("rate_limit", target=fake_target(feishu[0]))   # 429 + reset header
-    fake.faults.add("timeout", seconds=2.0, target=fake_target(dingtalk[1]))
+    fake.faults.add("timeout", seconds=6.0, target=fake_target(dingtalk[1]))
     fake.faults.add("error", status=500, target="onebot:" + next(
         r.external_id for r in rows if r.platform == "onebot"))
-    stats = await dispatch(timeout=0.5)
+    stats = await dispatch(timeout=2.0)
     report = outbox.report(notice_id)
     assert report.counts == {"sent": len(rows)}
     assert fake.stats()["faults_applied"] == 7 and fake.duplicates() == 0
@@ -146,8 +146,8 @@ async def test_long_notice_is_split_on_paragraphs_and_numbered(outbox: Outbox, f
 async def test_answer_lost_after_delivery_is_the_only_double(outbox: Outbox, fake, dispatch):
     notice_id = outbox.create(notice("grid:D001-S01-C01-G03"))
     wecom = next(r for r in outbox.deliveries(notice_id) if r.platform == "wecom")
-    fake.faults.add("accept_then_timeout", seconds=2.0, target=fake_target(wecom))
-    await dispatch(timeout=0.3)
+    fake.faults.add("accept_then_timeout", seconds=6.0, target=fake_target(wecom))
+    await dispatch(timeout=2.0)
     assert outbox.report(notice_id).counts == {"sent": outbox.report(notice_id).total}
     assert fake.duplicates() == 1      # at-least-once: the platform's answer never came
     assert "可能已送达" in outbox.attempts(wecom.id)[0].answer
