@@ -5,6 +5,7 @@ survive a restart. The fake platforms run in the test's event loop."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -182,3 +183,33 @@ async def test_scheduled_and_recurring_notices_survive_a_restart(tmp_path: Path)
         runs = [r for r in outbox.notices(50) if r.parent_id == cron_id]
         assert len(runs) == 1 and runs[0].total == outbox.report(at_id).total
         assert outbox.report(cron_id).status is NoticeStatus.RECURRING
+
+
+async def test_cli_send_reaches_every_fake_group_with_per_group_status(tmp_path: Path):
+    async with FakeGroupPlatforms(latency=0.05, onebot_limit=(60, 1.0)) as fake:
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+        seed(db.create(url), pointed_at(fake))
+        body = tmp_path / "notice.md"
+        body.write_text("各位职工朋友：\n\n本周六上午九点举办**免费法律咨询**。", encoding="utf-8")
+        env = worker_env(url, fake, tmp_path)
+        send = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "broadcast", "send", "--title", "法律咨询",
+            "--body-file", str(body), "--to", "all", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(send.communicate(), 120)
+        assert send.returncode == 0, err.decode()[-2000:]
+        assert "已送达：960" in out.decode() and "预计剩余" in err.decode()
+        notice_id = Outbox(db.create(url)).notices(1)[0].id
+        expected, total = remote_groups(url, notice_id)
+        assert set(fake.by_target) == expected and fake.duplicates() == 0
+        assert fake.violations == []
+        status = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "broadcast", "status", str(notice_id), "--json",
+            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE)
+        report = json.loads((await status.communicate())[0])
+        assert report["counts"] == {"sent": total} and report["status"] == "done"
+        bad = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "broadcast", "send", "--title", "x", "--body", "y",
+            "--to", "street:不存在街道", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE)
+        _, bad_err = await bad.communicate()
+        assert bad.returncode == 1 and "网格目录里没有街道“不存在街道”" in bad_err.decode()
