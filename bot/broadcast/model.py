@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from grids.directory import ChatGroup
+
 
 class BroadcastError(Exception):
     """A problem staff can fix; the message is Chinese and says what to do."""
@@ -169,13 +171,5 @@ class NoticeDraft:
             raise InvalidNotice(f"周期表达式不能超过 {MAX_NAME} 个字符")
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """A chat group as the directory knows it, copied into the delivery."""
-
-    platform: str
-    external_id: str
-    name: str
-    grid_code: str
-    send_via: str
-    send_target: str
+# A notice goes to chat groups as the directory knows them; each delivery keeps a copy.
+Recipient = ChatGroup

@@ -19,12 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import registry
 from sqlalchemy.orm.decl_api import DeclarativeMeta
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from grids.model import NAMING
+
 metadata = MetaData(naming_convention=NAMING)
 mapper_registry = registry(metadata=metadata)
 
