@@ -4,7 +4,9 @@ postgres, database `test`); each URL selects its schema through `search_path`.""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from grids import db
@@ -32,3 +34,15 @@ class PostgresSchemas:
             for name in self.created:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         self.admin.dispose()
+
+
+def schemas_or_skip() -> Iterator[PostgresSchemas]:
+    """Body of a pytest fixture: the schemas, dropped afterwards; skips without a server."""
+    try:
+        schemas = PostgresSchemas()
+        with schemas.admin.connect():
+            pass
+    except Exception as exc:  # no server: the postgres-marked tests skip
+        pytest.skip(f"PostgreSQL not available: {exc.__class__.__name__}")
+    yield schemas
+    schemas.drop_all()

@@ -42,9 +42,6 @@ def outbox(engine: Engine) -> Outbox:
     return Outbox(engine)
 
 
-Dispatch = Callable[..., "asyncio.Future[DispatchStats]"]
-
-
 @pytest.fixture
 def dispatch(outbox: Outbox, fake: FakeGroupPlatforms) -> Callable[..., object]:
     """Run a dispatcher until nothing is open; keyword arguments tune its config."""

@@ -69,7 +69,6 @@ async def test_transient_faults_are_retried_and_nothing_is_lost(outbox: Outbox, 
     logs = outbox.attempts(wecom[0].id)
     assert [a.outcome for a in logs] == ["retrying", "retrying", "sent"]
     assert "502" in (logs[0].code or "") + (logs[0].answer or "")
-    assert outbox.deliveries(notice_id, "sent")[0].attempts >= 0
     assert fake.violations == []
 
 

@@ -25,7 +25,7 @@ from bot.broadcast.tables import AttemptRow, DeliveryRow, WebMessageRow
 from grids import db
 from tests.fakes.broadcast import FakeGroupPlatforms
 from tests.fakes.broadcast_directory import pointed_at, seed
-from tests.pg import PostgresSchemas
+from tests.pg import PostgresSchemas, schemas_or_skip
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
@@ -93,14 +93,7 @@ async def test_sigkill_mid_broadcast_then_restart_loses_nothing(tmp_path: Path, 
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[PostgresSchemas]:
-    try:
-        schemas = PostgresSchemas()
-        with schemas.admin.connect():
-            pass
-    except Exception as exc:
-        pytest.skip(f"PostgreSQL not available: {exc.__class__.__name__}")
-    yield schemas
-    schemas.drop_all()
+    yield from schemas_or_skip()
 
 
 @pytest.mark.postgres

@@ -18,7 +18,7 @@ import pytest
 from grids import db
 from grids.importer import import_path
 from grids.service import forget_services
-from tests.pg import PostgresSchemas
+from tests.pg import PostgresSchemas, schemas_or_skip
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "grids" / "sample"
@@ -30,14 +30,7 @@ def _quiet_jieba() -> None:
 
 @pytest.fixture(scope="session")
 def pg_schemas() -> Iterator[PostgresSchemas]:
-    try:
-        schemas = PostgresSchemas()
-        with schemas.admin.connect():
-            pass
-    except Exception as exc:  # no server: the postgres-marked tests skip
-        pytest.skip(f"PostgreSQL not available: {exc.__class__.__name__}")
-    yield schemas
-    schemas.drop_all()
+    yield from schemas_or_skip()
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
