@@ -240,7 +240,7 @@ class Dispatcher:
         limit = cfg.limits.get(job.platform, DEFAULT_LIMITS["web"])
         while part < total:
             backlog = self._queued.get(key, 0) * limit.interval
-            wait = await self._pace(self.pacer.peek, key, limit) + backlog
+            wait = self.pacer.peek(key, limit) + backlog
             if wait > cfg.defer_over:
                 self.stats.deferred += 1
                 self._results.append(Outcome(job.delivery_id, job.notice_id, S.PENDING, part,
@@ -280,12 +280,12 @@ class Dispatcher:
         lock = self._key_locks.setdefault(key, asyncio.Lock())
         try:
             async with lock:
-                while (wait := await self._pace(self.pacer.peek, key, limit)) > 0:
+                while (wait := self.pacer.peek(key, limit)) > 0:
                     await asyncio.sleep(wait)
                 await self._semaphore.acquire()
                 try:
                     wait = await self._pace(self.pacer.reserve, key, limit)
-                    if wait > 0:  # another process booked in between
+                    if wait > 0:  # another process booked in between (peek is local)
                         await asyncio.sleep(wait)
                 except BaseException:
                     self._semaphore.release()

@@ -4,8 +4,8 @@ The algorithm is GCRA (a token bucket kept as one number, the "theoretical
 arrival time"): a sender may go `burst` messages ahead of an even spacing of
 `1/rate`. `reserve()` books the next slot and returns how long to wait for it,
 so concurrent senders never overrun a limit. `MemoryPacer` serves one process;
-`SqlPacer` keeps the same number in `bc_pacing`, row-locked, so that several
-dispatcher processes on PostgreSQL share each budget.
+`SqlPacer` keeps the same number in `bc_pacing`, moved on by one upsert per
+booking, so that several dispatcher processes on PostgreSQL share each budget.
 
 The budgets are set a little under the documented limits, because the platform
 measures arrival times, which jitter by a few milliseconds:
@@ -26,12 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from bot.broadcast.tables import PacingRow
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,11 @@ class Pacer(Protocol):
         """Book the next slot for `key`; seconds until it may be used."""
 
     def peek(self, key: str, limit: Limit) -> float:
-        """Seconds a reservation made now would have to wait (books nothing)."""
+        """Seconds a reservation made now would have to wait (books nothing).
+
+        Local and cheap. With budgets shared between processes it may be an
+        underestimate (another process's bookings are learnt at the next
+        `reserve`), never an overestimate."""
 
     def hold(self, key: str, until: float, limit: Limit) -> None:
         """The platform said to wait (rate-limited): nothing for `key` before `until`."""
@@ -140,43 +140,52 @@ class MemoryPacer:
             self._dirty.add(key)
 
 
+# One statement per booking: the row is created or locked, moved on and read back
+# atomically (PostgreSQL re-reads the newest row version under ON CONFLICT, so
+# concurrent bookings from several processes serialise on the row).
+_UPSERT = (
+    "INSERT INTO bc_pacing (key, tat) VALUES (:key, {fn}(:floor, 0.0) + :step) "
+    "ON CONFLICT (key) DO UPDATE SET tat = {fn}(bc_pacing.tat, :floor) + :step "
+    "RETURNING tat"
+)
+_GREATEST = {"postgresql": "GREATEST", "sqlite": "MAX"}
+
+
 class SqlPacer:
-    """The same bookkeeping in the database, one row lock per booking."""
+    """The same bookkeeping in `bc_pacing`, shared by every dispatcher process: one
+    `INSERT … ON CONFLICT DO UPDATE … RETURNING` round trip per booking. `peek`
+    answers from the newest arrival time this process has seen (no query)."""
 
     def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        fn = _GREATEST.get(engine.dialect.name)
+        if fn is None:
+            raise ValueError(f"SqlPacer needs PostgreSQL or SQLite, not {engine.dialect.name}")
         self._engine = engine
         self._clock = clock
+        self._upsert = text(_UPSERT.format(fn=fn))
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
 
-    def _row(self, session: Session, key: str) -> PacingRow:
-        stmt = select(PacingRow).where(PacingRow.key == key).with_for_update()
-        row = session.execute(stmt).scalar_one_or_none()
-        if row is not None:
-            return row
-        try:
-            with session.begin_nested():
-                session.add(PacingRow(key=key, tat=0.0))
-        except IntegrityError:
-            pass  # another dispatcher created it first
-        return session.execute(stmt).scalar_one()
+    def _book(self, key: str, floor: float, step: float) -> float:
+        with self._engine.begin() as conn:
+            tat = float(conn.execute(self._upsert,
+                                     {"key": key, "floor": floor, "step": step}).scalar_one())
+        with self._lock:
+            self._seen[key] = max(self._seen.get(key, 0.0), tat)
+        return tat
 
     def reserve(self, key: str, limit: Limit) -> float:
-        with Session(self._engine, future=True) as session, session.begin():
-            row = self._row(session, key)
-            tat, wait = gcra(float(row.tat), self._clock(), limit)
-            row.tat = tat
-            return wait
+        now = self._clock()
+        tat = self._book(key, now, limit.interval)
+        start = tat - limit.interval  # = max(previous tat, now)
+        return max(0.0, start - (limit.burst - 1) * limit.interval - now)
 
     def peek(self, key: str, limit: Limit) -> float:
-        with Session(self._engine, future=True) as session:
-            tat = session.execute(select(PacingRow.tat).where(PacingRow.key == key)).scalar()
-            return gcra(float(tat or 0.0), self._clock(), limit)[1]
+        with self._lock:
+            return gcra(self._seen.get(key, 0.0), self._clock(), limit)[1]
 
     def hold(self, key: str, until: float, limit: Limit) -> None:
-        with Session(self._engine, future=True) as session, session.begin():
-            row = self._row(session, key)
-            tat = _held(until, limit)
-            if tat > row.tat:
-                session.execute(update(PacingRow).where(PacingRow.key == key).values(tat=tat))
+        self._book(key, _held(until, limit), 0.0)
 
 
 def ideal_seconds(counts: Mapping[str, tuple[int, Limit]], concurrency: int,
