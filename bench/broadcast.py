@@ -8,7 +8,7 @@ time as a ratio of it. Then throughput and peak memory (RSS of the dispatcher
 process) at 80,500 groups for one dispatcher on SQLite and for one and two
 dispatchers on PostgreSQL. Rate-limit violations and duplicates come from the fake.
 
-    .venv/bin/python bench/broadcast.py [--large 80500] [--skip-large]
+    .venv/bin/python bench/broadcast.py [--large 80500] [--skip-large] [--runs sqlite,pg,pg2]
 """
 
 from __future__ import annotations
@@ -159,6 +159,9 @@ def main() -> int:
     parser.add_argument("--groups", type=int, default=805)
     parser.add_argument("--large", type=int, default=80_500)
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--runs", default="sqlite,pg,pg2",
+                        help="large runs, comma-separated: sqlite, pg (one dispatcher), "
+                             "pg2 (two dispatchers)")
     args = parser.parse_args()
     fake = FakeProcess()
     tmp = tempfile.mkdtemp(prefix="bench-broadcast-")
@@ -184,13 +187,21 @@ def main() -> int:
         print(f"\n# {len(big)} groups, one robot each; dispatcher processes of "
               f"`cloud-doctor broadcast worker`, ideal bound per process "
               f"{ideal(big, CONCURRENCY):.1f} s")
-        runs: list[tuple[str, str, int]] = [("SQLite", f"sqlite:///{tmp}/large.db", 1)]
-        try:
-            schemas = PostgresSchemas()
-            runs += [("PostgreSQL", schemas.new_url(), 1), ("PostgreSQL", schemas.new_url(), 2)]
-        except Exception as exc:
-            print(f"PostgreSQL not available: {exc}")
-            schemas = None
+        wanted = set(args.runs.split(","))
+        unknown = wanted - {"sqlite", "pg", "pg2"}
+        if unknown:
+            parser.error(f"unknown runs: {', '.join(sorted(unknown))}")
+        runs: list[tuple[str, str, int]] = []
+        if "sqlite" in wanted:
+            runs.append(("SQLite", f"sqlite:///{tmp}/large.db", 1))
+        schemas = None
+        if wanted & {"pg", "pg2"}:
+            try:
+                schemas = PostgresSchemas()
+                runs += [("PostgreSQL", schemas.new_url(), n)
+                         for n, name in ((1, "pg"), (2, "pg2")) if name in wanted]
+            except Exception as exc:
+                print(f"PostgreSQL not available: {exc}")
         for label, db_url, count in runs:
             fake.reset()
             t0 = time.perf_counter()

@@ -5,13 +5,16 @@ POST /webhooks/webchat/webhook  {"group_id", "user_id", "user_name", "text", "me
 when @-mentioned (or per the group's rule) and prefixes its reply with "@<asker> ";
 a 1:1 chat (no group_id) is always answered. GET /webhooks/webchat/ serves the
 demo page. The browser waits for the answer, so it comes back in the HTTP response.
+GET /webhooks/webchat/notices?group_id=…&after=ID gives the union's broadcast
+notices for that web group (the broadcaster stores them; the page polls).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel
@@ -24,6 +27,9 @@ from connectors.base import GroupChatInput, GroupReplyOutput
 from connectors.message import IncomingMessage
 from connectors.options import ChannelOptions
 from connectors.protocol.webchat import PLATFORM, WebChatProtocol
+
+if TYPE_CHECKING:
+    from bot.broadcast.webfeed import WebNoticeFeed
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +63,7 @@ class WebChatInput(GroupChatInput[None]):
         self.bot_names = options.bot_names
         # The turn enforces assistant_timeout itself, so the browser always gets its answer.
         self.inline_wait = options.assistant_timeout + 5.0
+        self.feed: WebNoticeFeed | None = None  # opened on the first /notices call
 
     def create_client(self, session: aiohttp.ClientSession) -> None:
         return None
@@ -75,3 +82,38 @@ class WebChatInput(GroupChatInput[None]):
         @blueprint.route("/", methods=["GET"])
         async def demo(_: Request) -> HTTPResponse:
             return response.html(_DEMO_PAGE.read_text(encoding="utf-8"))
+
+        @blueprint.route("/notices", methods=["GET"])
+        async def notices(request: Request) -> HTTPResponse:
+            return await self.notices(request.args.get("group_id", ""),
+                                      request.args.get("after"))
+
+    async def notices(self, group_id: str, after_text: str | None) -> HTTPResponse:
+        """GET /notices?group_id=…[&after=ID]: the union's notices for a web group,
+        after message ID (without it, the latest ones). Polled by the demo page."""
+        if not group_id:
+            return response.json({"error": "缺少 group_id 参数"}, status=400)
+        after: int | None = None
+        if after_text is not None:
+            if not after_text.isdigit():
+                return response.json({"error": "after 应为非负整数（上次收到的通知编号）"},
+                                     status=400)
+            after = int(after_text)
+        from bot.broadcast.webfeed import UnknownRoom
+
+        feed = self._notice_feed()
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(
+                None, feed.since, group_id, after)
+        except UnknownRoom:
+            return response.json({"error": f"网格目录中没有这个网页群：{group_id}"}, status=404)
+        return response.json({"notices": [n.as_json() for n in found]})
+
+    def _notice_feed(self) -> WebNoticeFeed:
+        if self.feed is None:
+            from bot.broadcast.webfeed import WebNoticeFeed
+            from bot.settings import Settings
+            from grids import db
+
+            self.feed = WebNoticeFeed(db.engine_for(Settings.from_env().database_url))
+        return self.feed

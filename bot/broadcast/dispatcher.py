@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from bot.broadcast.formatting import Message, render
 from bot.broadcast.model import DeliveryState
 from bot.broadcast.outbox import AttemptLog, Job, Outbox, Outcome
-from bot.broadcast.pacing import DEFAULT_LIMITS, Limit, MemoryPacer, Pacer
+from bot.broadcast.pacing import DEFAULT_LIMITS, Limit, MemoryPacer, Pacer, SqlPacer
 from bot.broadcast.senders import Senders
 from connectors.errors import (
     DeliveryError,
@@ -156,6 +156,8 @@ class Dispatcher:
             await self._in_db(self.outbox.unregister_worker, self.worker_id)
             self._db.shutdown(wait=True)
             self._pacing.shutdown(wait=True)
+            if isinstance(self.pacer, SqlPacer):
+                self.pacer.close()
             logger.info("Dispatcher %s stopped: %s", self.worker_id, self.stats)
         return self.stats
 

@@ -1,8 +1,10 @@
 """The demo page in a real browser (Debian chromium driven by Playwright): a
-member @-mentions 云博士 in the simulated grid group and sees its answer."""
+member @-mentions 云博士 in the simulated grid group and sees its answer; a notice
+the union broadcasts to that grid appears in the open page."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 import pytest
@@ -12,6 +14,8 @@ from tests.fakes.stack import RasaStack
 pytestmark = pytest.mark.model
 
 CHROMIUM = shutil.which("chromium")  # Debian's package; `make test` installs it
+DEMO_GROUP = "web-d001-s01-c01-g01"   # the group the demo page simulates
+DEMO_GRID = "D001-S01-C01-G01"
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed")
@@ -38,3 +42,66 @@ async def test_member_asks_in_the_demo_page_and_sees_the_answer(rasa_stack: Rasa
             assert await bot.count() == 1
         finally:
             await browser.close()
+
+
+async def dispatch_notice(database_url: str, title: str, body: str) -> int:
+    """Staff broadcast a notice to the demo page's grid (web rooms only) and a
+    dispatcher delivers it; returns the notice id."""
+    import aiohttp
+
+    from bot.broadcast.db import upgrade
+    from bot.broadcast.dispatcher import Dispatcher
+    from bot.broadcast.model import NoticeDraft, Targets
+    from bot.broadcast.outbox import Outbox
+    from bot.broadcast.senders import Senders
+    from grids import db
+
+    engine = db.engine_for(database_url)
+    upgrade(engine)
+    outbox = Outbox(engine)
+    notice_id = outbox.create(NoticeDraft(title, body, "区总工会",
+                                          Targets.parse([f"grid:{DEMO_GRID}"], ["web"])))
+    async with aiohttp.ClientSession() as session:
+        await Dispatcher(outbox, Senders(session)).run(asyncio.Event(), until_idle=True)
+    assert outbox.report(notice_id).counts.get("sent") == 1
+    return notice_id
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed")
+async def test_a_broadcast_notice_appears_in_the_open_demo_page(rasa_stack: RasaStack,
+                                                                grid_database: str) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{rasa_stack.url}/webhooks/webchat/")
+            await dispatch_notice(grid_database, "停水通知", "明天上午八点至十二点福景社区停水。")
+            notice = page.locator(".msg.notice .bubble")
+            await notice.first.wait_for(timeout=15_000)
+            text = await notice.first.inner_text()
+            assert "停水通知" in text and "福景社区停水" in text
+            await page.reload()  # a page opened later shows the latest notices too
+            await page.locator(".msg.notice .bubble").first.wait_for(timeout=15_000)
+            assert await page.locator(".msg.notice .bubble").count() == 1
+        finally:
+            await browser.close()
+
+
+async def test_notice_feed_answers_bad_requests_in_chinese(rasa_stack: RasaStack) -> None:
+    import aiohttp
+
+    base = f"{rasa_stack.url}/webhooks/webchat/notices"
+    async with aiohttp.ClientSession() as session:
+        for query, status, words in [
+            ("", 400, "缺少 group_id"),
+            (f"?group_id={DEMO_GROUP}&after=abc", 400, "非负整数"),
+            ("?group_id=web-nope", 404, "没有这个网页群"),
+        ]:
+            async with session.get(base + query) as res:
+                assert res.status == status
+                assert words in (await res.json())["error"]
+        async with session.get(f"{base}?group_id={DEMO_GROUP}&after=999999") as res:
+            assert res.status == 200 and (await res.json())["notices"] == []

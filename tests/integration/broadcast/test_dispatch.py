@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from bot.broadcast.model import NoticeDraft, Targets
 from bot.broadcast.outbox import Outbox
 from bot.broadcast.pacing import Limit
 from bot.broadcast.tables import AttemptRow, DeliveryRow, WebMessageRow
+from bot.broadcast.webfeed import UnknownRoom, WebNoticeFeed
 
 
 def notice(to: str = "all", body: str = "本周六上午九点，社区工会服务站举办免费法律咨询。",
@@ -201,3 +203,23 @@ async def test_robot_throttles_are_waited_out_as_the_platform_asks(outbox: Outbo
     outbox.cancel(notice_id, "test")      # lets the dispatcher go idle
     await task
     assert outbox.report(notice_id).counts["sent"] == len(rows) - 2
+
+
+async def test_web_groups_read_their_notices_from_the_feed(outbox: Outbox, engine, dispatch):
+    feed = WebNoticeFeed(engine)
+    group = "web-d001-s01-c01-g01"
+    assert feed.since(group) == []
+    first = outbox.create(notice("grid:D001-S01-C01-G01", title="停电通知"))
+    other = outbox.create(notice("grid:D001-S01-C02-G04", title="别的网格"))
+    await dispatch()
+    shown = feed.since(group)
+    assert [n.notice_id for n in shown] == [first]
+    assert "停电通知" in shown[0].text and other not in [n.notice_id for n in shown]
+    second = outbox.create(notice("grid:D001-S01-C01-G01", title="第二条"))
+    await dispatch()
+    assert [n.notice_id for n in feed.since(group, after=shown[-1].id)] == [second]
+    assert [n.notice_id for n in feed.since(group)] == [first, second]  # oldest first
+    with pytest.raises(UnknownRoom):
+        feed.since("web-nope")
+    with pytest.raises(UnknownRoom):
+        feed.since("oc_00340370a0ec260e")  # only web groups have rooms

@@ -4,7 +4,7 @@ never overrun a budget."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,6 +36,19 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg").new_url()
 
 
+@pytest.fixture
+def new_pacer() -> Iterator[Callable[[Engine], SqlPacer]]:
+    made: list[SqlPacer] = []
+
+    def make(engine: Engine) -> SqlPacer:
+        made.append(SqlPacer(engine, clock))
+        return made[-1]
+
+    yield make
+    for pacer in made:
+        pacer.close()
+
+
 def engine_for(url: str) -> Engine:
     pool = {} if url.startswith("sqlite") else {"pool_size": 8}
     engine = create_engine(url, future=True, **pool)
@@ -50,10 +63,10 @@ def count_statements(engine: Engine) -> list[str]:
     return seen
 
 
-def test_one_statement_per_booking_and_the_exact_schedule(url: str) -> None:
+def test_one_statement_per_booking_and_the_exact_schedule(url: str, new_pacer) -> None:
     engine = engine_for(url)
-    pacer = SqlPacer(engine, clock)
-    statements = count_statements(engine)
+    pacer = new_pacer(engine)
+    statements = count_statements(pacer.engine)
     waits = [pacer.reserve("wecom:robot-1", LIMIT) for _ in range(6)]
     assert waits == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0, 1.5])
     assert len([s for s in statements if "bc_pacing" in s]) == 6
@@ -64,9 +77,9 @@ def test_one_statement_per_booking_and_the_exact_schedule(url: str) -> None:
     assert len(statements) == before
 
 
-def test_concurrent_bookings_from_two_engines_share_one_budget(url: str) -> None:
+def test_concurrent_bookings_from_two_engines_share_one_budget(url: str, new_pacer) -> None:
     engines = [engine_for(url) for _ in range(2)]
-    pacers = [SqlPacer(engine, clock) for engine in engines]
+    pacers = [new_pacer(engine) for engine in engines]
     with ThreadPoolExecutor(8) as pool:
         waits = list(pool.map(lambda i: pacers[i % 2].reserve("feishu:bot", LIMIT), range(40)))
     # every slot handed out exactly once: 3 at once, then one per 0.5 s
@@ -79,11 +92,11 @@ def test_concurrent_bookings_from_two_engines_share_one_budget(url: str) -> None
     assert pacers[0].peek("feishu:bot", LIMIT) == pytest.approx(0.5 * 39)
 
 
-def test_hold_pushes_the_budget_past_the_platform_reset(url: str) -> None:
+def test_hold_pushes_the_budget_past_the_platform_reset(url: str, new_pacer) -> None:
     engine = engine_for(url)
-    pacer = SqlPacer(engine, clock)
+    pacer = new_pacer(engine)
     pacer.hold("dingtalk:robot", NOW + 600, LIMIT)
-    other = SqlPacer(engine, clock)  # another process learns it from the database
+    other = new_pacer(engine)  # another process learns it from the database
     assert other.reserve("dingtalk:robot", LIMIT) == pytest.approx(600.0)
     pacer.hold("dingtalk:robot", NOW + 10, LIMIT)  # an earlier reset never moves it back
     assert other.reserve("dingtalk:robot", LIMIT) == pytest.approx(600.5)
