@@ -106,6 +106,8 @@ class Dispatcher:
         self._rendered: dict[tuple[int, str], list[Message]] = {}
         self._key_locks: dict[str, asyncio.Lock] = {}
         self._queued: dict[str, int] = {}
+        self._bookings: list[tuple[str, Limit, asyncio.Future[float]]] = []
+        self._booker: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Look at the outbox now (a notice was just created or released)."""
@@ -118,6 +120,35 @@ class Dispatcher:
         if not self._pacer_in_db:
             return fn(*args)
         return await asyncio.get_running_loop().run_in_executor(self._pacing, partial(fn, *args))
+
+    async def _reserve(self, key: str, limit: Limit) -> float:
+        """Book `key`'s next slot. With the budgets in the database, bookings asked for
+        while one batch is on its way go together in the next (one round trip)."""
+        if not self._pacer_in_db:
+            return self.pacer.reserve(key, limit)
+        booked: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._bookings.append((key, limit, booked))
+        if self._booker is None or self._booker.done():
+            self._booker = asyncio.create_task(self._book_batches(), name="broadcast-booking")
+        return await booked
+
+    async def _book_batches(self) -> None:
+        while self._bookings:
+            batch, self._bookings = self._bookings, []
+            try:
+                waits = await self._pace(self.pacer.reserve_many,
+                                         [(key, limit) for key, limit, _ in batch])
+            except BaseException as exc:
+                for *_, booked in batch:
+                    if not booked.done():
+                        booked.set_exception(exc if isinstance(exc, Exception)
+                                             else asyncio.CancelledError())
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (*_, booked), wait in zip(batch, waits, strict=True):
+                if not booked.done():  # its task may have been cancelled meanwhile
+                    booked.set_result(wait)
 
     # --- the loop ------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> DispatchStats:
@@ -135,7 +166,7 @@ class Dispatcher:
             while not stop.is_set():
                 room = cfg.claim_batch - len(self._tasks)
                 jobs = (await self._in_db(self.outbox.claim, self.worker_id, room, cfg.lease)
-                        if room >= min(cfg.claim_batch // 4, 16) else [])
+                        if room >= max(1, cfg.claim_batch // 4) else [])
                 for job in jobs:
                     task = asyncio.create_task(self._deliver(job))
                     self._tasks.add(task)
@@ -286,7 +317,7 @@ class Dispatcher:
                     await asyncio.sleep(wait)
                 await self._semaphore.acquire()
                 try:
-                    wait = await self._pace(self.pacer.reserve, key, limit)
+                    wait = await self._reserve(key, limit)
                     if wait > 0:  # another process booked in between (peek is local)
                         await asyncio.sleep(wait)
                 except BaseException:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import TextClause
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class Pacer(Protocol):
     def reserve(self, key: str, limit: Limit) -> float:
         """Book the next slot for `key`; seconds until it may be used."""
 
+    def reserve_many(self, requests: Sequence[tuple[str, Limit]]) -> list[float]:
+        """`reserve` for each (key, limit) in order; the waits, in the same order."""
+
     def peek(self, key: str, limit: Limit) -> float:
         """Seconds a reservation made now would have to wait (books nothing).
 
@@ -113,6 +117,9 @@ class MemoryPacer:
             self._dirty.add(key)
             return wait
 
+    def reserve_many(self, requests: Sequence[tuple[str, Limit]]) -> list[float]:
+        return [self.reserve(key, limit) for key, limit in requests]
+
     def snapshot(self) -> dict[str, float]:
         """The budgets used since the last snapshot (to be saved)."""
         with self._lock:
@@ -140,21 +147,25 @@ class MemoryPacer:
             self._dirty.add(key)
 
 
-# One statement per booking: the row is created or locked, moved on and read back
-# atomically (PostgreSQL re-reads the newest row version under ON CONFLICT, so
-# concurrent bookings from several processes serialise on the row).
+# One statement books a batch of keys: each row is created or locked, moved on and
+# read back atomically (PostgreSQL re-reads the newest row version under ON
+# CONFLICT, so concurrent bookings from several processes serialise on the row).
+# A key appears once per statement; all rows of a statement share `floor` and `step`.
 _UPSERT = (
-    "INSERT INTO bc_pacing (key, tat) VALUES (:key, {fn}(:floor, 0.0) + :step) "
+    "INSERT INTO bc_pacing (key, tat) VALUES {rows} "
     "ON CONFLICT (key) DO UPDATE SET tat = {fn}(bc_pacing.tat, :floor) + :step "
-    "RETURNING tat"
+    "RETURNING key, tat"
 )
 _GREATEST = {"postgresql": "GREATEST", "sqlite": "MAX"}
+_MAX_ROWS = 500
 
 
 class SqlPacer:
     """The same bookkeeping in `bc_pacing`, shared by every dispatcher process: one
-    `INSERT … ON CONFLICT DO UPDATE … RETURNING` round trip per booking. `peek`
-    answers from the newest arrival time this process has seen (no query).
+    `INSERT … ON CONFLICT DO UPDATE … RETURNING` round trip books a whole batch of
+    keys (`reserve_many`; the dispatcher gathers what its tasks ask for while the
+    previous batch is on its way). `peek` answers from the newest arrival time this
+    process has seen (no query).
 
     On PostgreSQL the bookings go through a small pool of their own: autocommit
     (the upsert is atomic on its own, so no BEGIN/COMMIT round trips) and
@@ -168,7 +179,8 @@ class SqlPacer:
         if fn is None:
             raise ValueError(f"SqlPacer needs PostgreSQL or SQLite, not {engine.dialect.name}")
         self._clock = clock
-        self._upsert = text(_UPSERT.format(fn=fn))
+        self._fn = fn
+        self._statements: dict[int, TextClause] = {}
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
         self._own_engine = engine.dialect.name == "postgresql"
@@ -185,26 +197,62 @@ class SqlPacer:
         """Where the bookings go (on PostgreSQL, the pacer's own pool)."""
         return self._engine
 
-    def _book(self, key: str, floor: float, step: float) -> float:
-        params = {"key": key, "floor": floor, "step": step}
+    def _statement(self, rows: int) -> TextClause:
+        stmt = self._statements.get(rows)
+        if stmt is None:
+            values = ", ".join(f"(:k{i}, :start)" for i in range(rows))
+            stmt = self._statements[rows] = text(_UPSERT.format(rows=values, fn=self._fn))
+        return stmt
+
+    def _book(self, keys: Sequence[str], floor: float, step: float) -> dict[str, float]:
+        """Move each key's arrival time to max(its time, floor) + step; the new times."""
+        booked: dict[str, float] = {}
+        keys = sorted(keys)  # rows are locked in one order in every process: no deadlock
         with self._engine.begin() as conn:
-            tat = float(conn.execute(self._upsert, params).scalar_one())
+            for at in range(0, len(keys), _MAX_ROWS):
+                chunk = keys[at:at + _MAX_ROWS]
+                params: dict[str, object] = {f"k{i}": key for i, key in enumerate(chunk)}
+                params.update(floor=floor, step=step, start=max(floor, 0.0) + step)
+                for key, tat in conn.execute(self._statement(len(chunk)), params):
+                    booked[key] = float(tat)
         with self._lock:
-            self._seen[key] = max(self._seen.get(key, 0.0), tat)
-        return tat
+            for key, tat in booked.items():
+                self._seen[key] = max(self._seen.get(key, 0.0), tat)
+        return booked
 
     def reserve(self, key: str, limit: Limit) -> float:
+        return self.reserve_many([(key, limit)])[0]
+
+    def reserve_many(self, requests: Sequence[tuple[str, Limit]]) -> list[float]:
+        """One statement per distinct interval (a platform, usually) and round of
+        repeated keys, in one round trip each."""
         now = self._clock()
-        tat = self._book(key, now, limit.interval)
-        start = tat - limit.interval  # = max(previous tat, now)
-        return max(0.0, start - (limit.burst - 1) * limit.interval - now)
+        waits = [0.0] * len(requests)
+        pending = list(enumerate(requests))
+        while pending:
+            groups: dict[float, list[tuple[int, str, Limit]]] = {}
+            seen: set[str] = set()
+            later = []
+            for index, (key, limit) in pending:
+                if key in seen:  # a key once per statement: the repeat goes next round
+                    later.append((index, (key, limit)))
+                    continue
+                seen.add(key)
+                groups.setdefault(limit.interval, []).append((index, key, limit))
+            for step, members in groups.items():
+                booked = self._book([key for _, key, _ in members], now, step)
+                for index, key, limit in members:
+                    start = booked[key] - step  # = max(previous arrival time, now)
+                    waits[index] = max(0.0, start - (limit.burst - 1) * limit.interval - now)
+            pending = later
+        return waits
 
     def peek(self, key: str, limit: Limit) -> float:
         with self._lock:
             return gcra(self._seen.get(key, 0.0), self._clock(), limit)[1]
 
     def hold(self, key: str, until: float, limit: Limit) -> None:
-        self._book(key, _held(until, limit), 0.0)
+        self._book([key], _held(until, limit), 0.0)
 
     def close(self) -> None:
         if self._own_engine:

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, create_mock_engine, event
 from sqlalchemy.engine import Engine
 
 from bot.broadcast import db as broadcast_db
-from bot.broadcast.pacing import Limit, SqlPacer
+from bot.broadcast.pacing import Limit, MemoryPacer, SqlPacer
 from tests.pg import PostgresSchemas, schemas_or_skip
 
 NOW = 5000.0
@@ -106,3 +106,34 @@ def test_refuses_a_database_it_cannot_upsert_into() -> None:
     engine = create_mock_engine("mysql://", lambda *args, **kwargs: None)
     with pytest.raises(ValueError, match="PostgreSQL or SQLite"):
         SqlPacer(engine)  # type: ignore[arg-type]
+
+
+def test_a_batch_books_like_one_booking_after_another(url: str, new_pacer) -> None:
+    engine = engine_for(url)
+    pacer = new_pacer(engine)
+    other = Limit(rate=0.25, burst=1)
+    requests = [("a", LIMIT), ("b", other), ("a", LIMIT), ("c", LIMIT), ("a", LIMIT),
+                ("b", other), ("a", LIMIT)]
+    statements = count_statements(pacer.engine)
+    waits = pacer.reserve_many(requests)
+    reference = MemoryPacer(clock)
+    assert waits == pytest.approx([reference.reserve(k, lim) for k, lim in requests])
+    # rounds: {a, b, c} split by interval (2 statements), then {a, b}, then {a}, then {a}
+    assert len([s for s in statements if "bc_pacing" in s]) == 2 + 2 + 1 + 1
+
+
+def test_overlapping_batches_from_two_engines_neither_deadlock_nor_overrun(url: str,
+                                                                          new_pacer) -> None:
+    pacers = [new_pacer(engine_for(url)) for _ in range(2)]
+    keys = [f"wecom:robot-{i}" for i in range(30)]
+
+    def book(i: int) -> list[float]:
+        order = keys if i % 2 else list(reversed(keys))  # opposite orders would deadlock
+        return pacers[i % 2].reserve_many([(key, LIMIT) for key in order])
+
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(pool.map(book, range(16)))
+    for k in range(len(keys)):  # each key booked 16 times: exactly the GCRA schedule
+        key_waits = sorted(batch[k if i % 2 else len(keys) - 1 - k]
+                           for i, batch in enumerate(batches))
+        assert key_waits == pytest.approx([0.0, 0.0] + [0.5 * j for j in range(14)])
