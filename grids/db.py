@@ -52,15 +52,14 @@ def create(url: str) -> Engine:
         database = parsed.database
         if not database or database == ":memory:":
             engine = create_engine(url, future=True)
-            event.listen(engine, "connect", _enable_sqlite_foreign_keys)
-            return engine
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # A pool of open connections (SQLAlchemy 1.4 opens and closes the file for
-        # every transaction otherwise); each is used by one thread at a time.
-        engine = create_engine(url, future=True, poolclass=QueuePool,
-                               connect_args={"check_same_thread": False})
+        else:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # A pool of open connections (SQLAlchemy 1.4 opens and closes the file for
+            # every transaction otherwise); each is used by one thread at a time.
+            engine = create_engine(url, future=True, poolclass=QueuePool,
+                                   connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_wal)
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
-        event.listen(engine, "connect", _sqlite_wal)
         return engine
     options: dict[str, Any] = {}
     if parsed.get_driver_name() == "psycopg2":

@@ -452,13 +452,6 @@ class Outbox:
             return int(session.execute(select(func.count()).select_from(WorkerRow).where(
                 WorkerRow.heartbeat_at >= self.clock() - stale_after)).scalar() or 0)
 
-    def web_messages(self, room: str, after_id: int = 0, limit: int = 50) -> list[WebMessageRow]:
-        with self.session() as session:
-            return list(session.execute(
-                select(WebMessageRow).where(WebMessageRow.room == room,
-                                            WebMessageRow.id > after_id)
-                .order_by(WebMessageRow.id).limit(limit)).scalars())
-
 
 def _pid_alive(pid: int) -> bool:
     try:
