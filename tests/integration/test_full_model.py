@@ -40,6 +40,9 @@ async def test_referral_and_out_of_scope_answers(assistant: Assistant) -> None:
     referral = await assistant.ask("@云博士 住房公积金怎么提取")
     assert referral.topic == "gov_referral"
     assert "12345" in referral.answer or "公积金管理中心" in referral.answer
+    family = await assistant.ask("@云博士 我想离婚，孩子的抚养权怎么争取")
+    assert family.topic == "legal_referral" and not family.fallback
+    assert "12348" in family.answer and "公共法律服务" in family.answer
     chatter = await assistant.ask("@云博士 今晚吃火锅还是烧烤")
     assert chatter.topic == "out_of_scope"
 

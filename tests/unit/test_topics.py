@@ -7,11 +7,12 @@ from bot.topics import contract, intent_for, suggestions, topic_from_intent, top
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "spec" / "topics.yml"
 
 
-def test_contract_has_the_28_keys() -> None:
+def test_contract_has_the_29_keys() -> None:
     topics = contract()
-    assert len(topics) == 28
+    assert len(topics) == 29
     assert topics["join_union"].kind == "faq"
     assert topics["out_of_scope"].kind == "reject"
+    assert topics["legal_referral"].kind == "referral"
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared spec not next to this checkout")
