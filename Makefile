@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy bot actions connectors grids bench
+	$(BIN)/mypy core platforms grids broadcast connectors actions console bot bench
 
 validate: install
 	$(BIN)/rasa data validate --fail-on-warnings --quiet

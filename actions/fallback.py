@@ -1,13 +1,52 @@
-"""Two-stage fallback action (see bot.fallback for the wording)."""
+"""Two-stage fallback: first ask to rephrase with the closest topics, then, on a
+second miss in a row, say honestly how to reach a person. The wording is plain
+functions (unit-tested without Rasa); the action only reads the tracker."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.fallback import fallback_reply
+from core.topics import FALLBACK_INTENT, contract, suggestions
+
+_CIRCLED = "①②③④⑤"
+
+
+def consecutive_misses(user_intents: Iterable[str | None]) -> int:
+    """How many of the latest user turns (newest last) in a row were NLU fallbacks."""
+    count = 0
+    for intent in reversed(list(user_intents)):
+        if intent != FALLBACK_INTENT:
+            break
+        count += 1
+    return count
+
+
+def rephrase_prompt(parse: Mapping[str, Any]) -> str:
+    keys = suggestions(parse, limit=3)
+    if not keys:
+        return "抱歉，这句话我没太看懂。能换个说法再@我吗？比如“农民工怎么入会”“工资被拖欠怎么办”。"
+    options = "  ".join(f"{_CIRCLED[i]}{contract()[k].zh}" for i, k in enumerate(keys))
+    return f"抱歉，这句话我没太看懂。您想问的是不是：{options}？\n可以换个说法、说具体一点再@我。"
+
+
+def handoff_notice() -> str:
+    return (
+        "这个问题云博士暂时答不好，不瞎猜。您可以：\n"
+        "1. 拨打 12351 职工服务热线，由工会工作人员解答；\n"
+        "2. 在本群@网格员说明情况；\n"
+        "3. 到就近的工会职工服务站当面咨询。"
+    )
+
+
+def fallback_reply(parse: Mapping[str, Any], user_intents: Iterable[str | None]) -> str:
+    """Stage 1 (first miss) asks to rephrase; stage 2 (second miss in a row) offers people."""
+    if consecutive_misses(user_intents) >= 2:
+        return handoff_notice()
+    return rephrase_prompt(parse)
 
 
 class ActionCloudDoctorFallback(Action):

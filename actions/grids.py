@@ -10,7 +10,7 @@ After two unusable replies the answer falls back to the district federation.
 address so that a reply like "联盟街道的" completes it.
 
 Actions stay thin: the work is in `grids.service` and `grids.replies`. The
-directory is opened on the first call, from Settings.from_env().database_url,
+directory is opened on the first call, from Settings.current().database_url,
 and blocking work runs in a thread so the action server's loop stays free.
 """
 
@@ -20,15 +20,14 @@ import abc
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from core.clock import LocalClock, shanghai_now
 from grids.directory import DirectoryError
-from grids.hours import shanghai_now
 from grids.lookup import AMBIGUOUS, RESOLVED, Resolution
 from grids.replies import (
     UNAVAILABLE,
@@ -49,14 +48,14 @@ ASK = "请告诉我您住的小区和楼号，例如“联盟小区5号楼”，
 NOT_FOUND_AGAIN = "没有找到“{text}”。请说一下小区名和楼号，例如“联盟小区5号楼”，也可以说街道或社区。"
 
 ServiceFactory = Callable[[], DirectoryService]
-Clock = Callable[[], datetime]
+Clock = LocalClock
 
 
 def default_service() -> DirectoryService:
-    from bot.settings import Settings
+    from core.settings import Settings
     from grids.service import service_for
 
-    return service_for(Settings.from_env().database_url)
+    return service_for(Settings.current().database_url)
 
 
 def chat_group(tracker: Tracker) -> tuple[str, str] | None:
@@ -70,6 +69,19 @@ def chat_group(tracker: Tracker) -> tuple[str, str] | None:
     platform, group_id = metadata.get("platform"), metadata.get("group_id")
     if platform and group_id:
         return str(platform), str(group_id)
+    return None
+
+
+def nlu_resolution(tracker: Tracker) -> Resolution | None:
+    """The resolution the NLU component (`bot.nlu.AddressGazetteer`) attached to the
+    message's `address` entity: the same directory already resolved this text."""
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        data = entity.get("resolution") if entity.get("entity") == ADDRESS else None
+        if isinstance(data, dict):
+            try:
+                return Resolution.from_dict(data)
+            except (KeyError, TypeError, ValueError, IndexError):
+                logger.warning("Ignoring a malformed address resolution in the message")
     return None
 
 
@@ -140,7 +152,7 @@ class _GridAction(Action, abc.ABC):
             dispatcher.utter_message(text=self.answer(service, None, self.request, view))
             return reset()
         text = self.address_text(tracker)
-        resolution = service.resolve(text) if text else None
+        resolution = nlu_resolution(tracker) or (service.resolve(text) if text else None)
         if resolution is not None and settled(resolution, self.request):
             dispatcher.utter_message(text=self.answer(service, resolution, self.request))
             return reset()

@@ -32,14 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-from bot.broadcast.db import upgrade_all  # noqa: E402
-from bot.broadcast.dispatcher import Dispatcher, DispatcherConfig  # noqa: E402
-from bot.broadcast.formatting import render  # noqa: E402
-from bot.broadcast.model import NoticeDraft, Recipient, Targets  # noqa: E402
-from bot.broadcast.outbox import Job, Outbox  # noqa: E402
-from bot.broadcast.pacing import DEFAULT_LIMITS, ideal_seconds  # noqa: E402
-from bot.broadcast.runtime import run_loop  # noqa: E402
-from bot.broadcast.senders import Senders  # noqa: E402
+from bot.compose import run_loop  # noqa: E402
+from broadcast.db import upgrade_all  # noqa: E402
+from broadcast.dispatcher import Dispatcher, DispatcherConfig  # noqa: E402
+from broadcast.formatting import render  # noqa: E402
+from broadcast.model import NoticeDraft, Recipient, Targets  # noqa: E402
+from broadcast.outbox import Job, Outbox  # noqa: E402
+from broadcast.pacing import DEFAULT_LIMITS, ideal_seconds  # noqa: E402
+from broadcast.senders import Senders  # noqa: E402
 from grids import db  # noqa: E402
 from tests.fakes.base import free_port  # noqa: E402
 from tests.fakes.broadcast import FakeGroupPlatforms  # noqa: E402

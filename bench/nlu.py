@@ -27,7 +27,7 @@ from bot.evaluate import Question  # noqa: E402
 def training_examples() -> tuple[list[str], list[str]]:
     import yaml
 
-    from bot.topics import topic_from_intent
+    from core.topics import topic_from_intent
 
     texts, labels = [], []
     for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
@@ -53,7 +53,7 @@ def baseline(dev: list[Question]) -> tuple[float, float, float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from bot.normalize import normalize
+    from core.normalize import normalize
 
     texts, labels = training_examples()
     start = time.perf_counter()

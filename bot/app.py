@@ -22,9 +22,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.broadcast import api
-from bot.broadcast.runtime import running
-from bot.settings import Settings
+from bot.compose import running
+from console import staff_api as api
+from core.settings import Settings, check_secret, make_private
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def token_path(settings: Settings) -> Path:
 def staff_token(settings: Settings) -> str:
     """STAFF_API_TOKEN, else the token file (created with a new token if missing)."""
     if settings.staff_token:
-        return settings.staff_token
+        return check_secret("STAFF_API_TOKEN", settings.staff_token)
     path = token_path(settings)
     try:
         token = path.read_text(encoding="utf-8").strip()
@@ -54,7 +54,7 @@ def staff_token(settings: Settings) -> str:
                            path)
         logger.info("Staff API token read from %s", path)
         return token
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private(path.parent)
     token = secrets.token_urlsafe(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

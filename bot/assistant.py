@@ -14,7 +14,7 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.topics import TopicResult, topic_of
+from core.topics import TopicResult, topic_of
 
 logger = logging.getLogger(__name__)
 

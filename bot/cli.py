@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from bot.assistant import Assistant
@@ -38,6 +38,15 @@ def _quiet() -> None:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)
+
+
+def service_logging() -> None:
+    """A long-running service logs at INFO (its audit lines: who sent, cancelled,
+    retried what), whatever `_quiet()` set up for the one-shot commands before."""
+    logging.basicConfig(level=logging.INFO, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("rasa", "tensorflow", "absl", "jieba", "py.warnings", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -126,15 +135,14 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_staff(settings: Settings, args: argparse.Namespace) -> int:
-    import logging
 
     from bot.app import serve as serve_staff
-    from bot.broadcast.model import BroadcastError
+    from broadcast.model import BroadcastError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service_logging()
     try:
         return serve_staff(settings)
-    except BroadcastError as exc:
+    except (BroadcastError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
 
@@ -179,10 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("staff", help="serve the staff API (broadcasts) with a dispatcher")
     p.set_defaults(func=cmd_staff)
 
-    from grids.cli import register as register_grids
+    from bot.grids_cli import register as register_grids
 
     register_grids(sub)
-    from bot.broadcast.cli import register as register_broadcast
+    from bot.broadcast_cli import register as register_broadcast
 
     register_broadcast(sub)
     return parser
@@ -195,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         return _fail(f"配置有误: {exc}", EXIT_USAGE)
     _quiet()
+    # Everything this process and its children create (SQLite files, the tracker store,
+    # tokens) is for the service's user only: they hold webhook keys and conversations.
+    os.umask(0o077)
     os.chdir(settings.project_dir)  # config.yml paths (dictionaries) are relative to the project
     return int(args.func(settings, args))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.topics import OUT_OF_SCOPE, TopicResult, contract
+from core.topics import OUT_OF_SCOPE, TopicResult, contract
 
 
 class InvalidEvalFile(ValueError):

@@ -5,23 +5,29 @@ tracker store under DATA_DIR, no other service."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from bot.settings import Settings
 from bot.training import train
+from core.settings import Settings, check_secret, make_private
+
+# The largest request body the Rasa server and the action server accept: the platforms'
+# callbacks are a few KB (a message is cut at MAX_MESSAGE_CHARS anyway).
+REQUEST_MAX_BYTES = 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
 
 def runtime_endpoints(settings: Settings) -> Path:
     """Write the endpoints file for this run (action server port, SQLite tracker store)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     endpoints = {
         "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"},
         "tracker_store": {
@@ -40,10 +46,10 @@ def ensure_grid_directory(settings: Settings) -> None:
     from sqlalchemy.orm import Session
 
     from grids import db, repository
-    from grids.cli import SAMPLE_DIR
+    from grids.generator import SAMPLE_DIR
     from grids.importer import import_path
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     engine = db.create(settings.database_url)
     try:
         db.upgrade(engine)
@@ -57,13 +63,41 @@ def ensure_grid_directory(settings: Settings) -> None:
         engine.dispose()
 
 
-def _wait_for_port(port: int, timeout: float) -> bool:
+@dataclass(frozen=True)
+class Process:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def processes(settings: Settings, model: Path, endpoints: Path) -> list[Process]:
+    """What `cloud-doctor run` starts, each bound to `settings.host` only (127.0.0.1 by
+    default): the action server (rasa-sdk binds 0.0.0.0 unless SANIC_HOST is set), the
+    Rasa server and the staff API. Sanic reads SANIC_* variables into its config."""
+    python = sys.executable
+    env = {**os.environ, "SANIC_HOST": settings.host,
+           "SANIC_REQUEST_MAX_SIZE": str(REQUEST_MAX_BYTES)}
+    rasa = [python, "-m", "rasa", "run", "--model", str(model), "--credentials",
+            str(settings.project_dir / "credentials.yml"), "--endpoints", str(endpoints),
+            "--interface", settings.host, "--port", str(settings.port)]
+    if settings.cors_origins:
+        rasa += ["--cors", *settings.cors_origins]
+    return [
+        Process("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
+                            "--port", str(settings.action_port)], env),
+        Process("rasa", rasa, env),
+        Process("staff", [python, "-m", "bot.cli", "staff"], env),
+    ]
+
+
+def _wait_for_port(host: str, port: int, timeout: float) -> bool:
     import socket
 
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+            if s.connect_ex((host, port)) == 0:
                 return True
         time.sleep(0.3)
     return False
@@ -71,6 +105,12 @@ def _wait_for_port(port: int, timeout: float) -> bool:
 
 def serve(settings: Settings, train_first: bool = True) -> int:
     project = settings.project_dir
+    if settings.staff_token:
+        try:
+            check_secret("STAFF_API_TOKEN", settings.staff_token)
+        except ValueError as exc:
+            print(f"错误: {exc}", file=sys.stderr)
+            return 2
     if train_first:
         print("检查模型（数据有变化时重新训练，约需几分钟）……", flush=True)
         model = train(project, settings.model_dir)
@@ -84,19 +124,8 @@ def serve(settings: Settings, train_first: bool = True) -> int:
         model = found
     ensure_grid_directory(settings)
     endpoints = runtime_endpoints(settings)
-    python = sys.executable
-    actions = subprocess.Popen(
-        [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
-        cwd=project,
-    )
-    server = subprocess.Popen(
-        [python, "-m", "rasa", "run", "--model", str(model), "--credentials",
-         str(project / "credentials.yml"), "--endpoints", str(endpoints),
-         "--interface", settings.host, "--port", str(settings.port), "--cors", "*"],
-        cwd=project,
-    )
-    staff = subprocess.Popen([python, "-m", "bot.cli", "staff"], cwd=project)
-    children = [actions, server, staff]
+    children = [subprocess.Popen(c.argv, cwd=project, env=c.env)
+                for c in processes(settings, model, endpoints)]
 
     def stop(*_: object) -> None:
         for child in children:
@@ -105,7 +134,7 @@ def serve(settings: Settings, train_first: bool = True) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        if _wait_for_port(settings.port, timeout=180):
+        if _wait_for_port(settings.host, settings.port, timeout=180):
             print(f"\n云博士已启动。演示页面: http://{settings.host}:{settings.port}/webhooks/webchat/\n"
                   f"工作人员接口（群发通知）: http://{settings.host}:{settings.staff_port}/api "
                   f"（令牌见 {settings.data_dir / 'staff_token'} 或 STAFF_API_TOKEN）\n"

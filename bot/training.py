@@ -12,7 +12,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 MODEL_PREFIX = "cloud-doctor-"
-_CODE_INPUTS = ("bot/nlu.py", "bot/normalize.py")
+_CODE_INPUTS = ("bot/nlu.py", "core/normalize.py")
 
 
 def training_inputs(project: Path, config: Path | None = None) -> list[Path]:

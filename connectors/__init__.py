@@ -7,9 +7,7 @@ in credentials.yml by module path:
 - `connectors.onebot.OneBotInput`     QQ groups through OneBot v11 (NapCat, Lagrange)
 - `connectors.webchat.WebChatInput`   the union website's chat and the demo page
 
-Layers: `connectors.protocol` (pure crypto, signatures, payload parsing into
-`connectors.message.IncomingMessage`), `connectors.base` (the shared Sanic side:
-dedupe, @-mention rules, flood limit, background turns, reply with @),
-`connectors.clients` (the send side used for replies and broadcasts) and
-`connectors.errors` (one exception tree). See the README (接入群聊平台) for set-up.
+`connectors.base` is the shared Sanic side (dedupe, @-mention rules, flood limit,
+background turns, reply with @); the protocols and send clients are `platforms`'.
+See the README (接入群聊平台) for set-up.
 """

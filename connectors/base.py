@@ -26,11 +26,12 @@ from sanic.response import HTTPResponse
 
 from connectors import notices
 from connectors.dedupe import DedupeStore, MemoryDedupeStore
-from connectors.errors import DeliveryError, InboundError
 from connectors.flood import FloodGuard
-from connectors.message import Event, Ignored, Immediate, IncomingMessage, RawRequest
 from connectors.options import ChannelOptions
-from connectors.policy import Action, AnswerPolicy, Decision, MentionMatcher
+from connectors.policy import Action, AnswerPolicy, Decision
+from core.normalize import MentionMatcher
+from platforms.errors import DeliveryError, InboundError
+from platforms.message import Event, Ignored, Immediate, IncomingMessage, RawRequest
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import aiohttp
 from rasa.core.channels.channel import InputChannel
 
 from connectors.base import GroupChatInput, GroupReplyOutput
-from connectors.clients.dingtalk import DEFAULT_BASE_URL, DingTalkClient
-from connectors.errors import MessageRejected
-from connectors.message import IncomingMessage
 from connectors.options import ChannelOptions, required
-from connectors.protocol.dingtalk import PLATFORM, DingTalkProtocol
+from platforms.clients.dingtalk import DEFAULT_BASE_URL, DingTalkClient
+from platforms.errors import MessageRejected
+from platforms.message import IncomingMessage
+from platforms.protocol.dingtalk import PLATFORM, DingTalkProtocol
 
 
 class DingTalkOutput(GroupReplyOutput):

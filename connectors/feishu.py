@@ -14,10 +14,10 @@ import aiohttp
 from rasa.core.channels.channel import InputChannel
 
 from connectors.base import GroupChatInput, GroupReplyOutput
-from connectors.clients.feishu import DEFAULT_BASE_URL, FeishuClient
-from connectors.message import IncomingMessage
 from connectors.options import ChannelOptions, required
-from connectors.protocol.feishu import PLATFORM, FeishuProtocol
+from platforms.clients.feishu import DEFAULT_BASE_URL, FeishuClient
+from platforms.message import IncomingMessage
+from platforms.protocol.feishu import PLATFORM, FeishuProtocol
 
 
 class FeishuOutput(GroupReplyOutput):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.message import MessageKind
+from platforms.message import MessageKind
 
 EMPTY_QUESTION = "您好，我是云博士。请在@我之后写上您的问题，例如：@云博士 农民工怎么入会？"
 NOT_TEXT = "云博士目前只能看懂文字消息，请用文字把问题发给我，例如：@云博士 怎么入会？"

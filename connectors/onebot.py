@@ -18,10 +18,10 @@ from sanic import response
 from sanic.response import HTTPResponse
 
 from connectors.base import GroupChatInput, GroupReplyOutput
-from connectors.clients.onebot import DEFAULT_BASE_URL, OneBotClient, at_segment, text_segment
-from connectors.message import IncomingMessage
 from connectors.options import ChannelOptions
-from connectors.protocol.onebot import PLATFORM, OneBotProtocol
+from platforms.clients.onebot import DEFAULT_BASE_URL, OneBotClient, at_segment, text_segment
+from platforms.message import IncomingMessage
+from platforms.protocol.onebot import PLATFORM, OneBotProtocol
 
 REPLY_MODES = ("quick", "api")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from rasa.shared.exceptions import RasaException
 
-from bot.normalize import DEFAULT_BOT_NAMES
 from connectors.policy import GroupRule
+from core.normalize import DEFAULT_BOT_NAMES
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,16 @@ everything), mention stripping, flood limit and the non-text cases. Pure code.""
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from bot.normalize import DEFAULT_BOT_NAMES, Normalizer
 from connectors import notices
 from connectors.flood import FloodGuard, Verdict
-from connectors.message import IncomingMessage, MessageKind
+from core.normalize import MentionMatcher, Normalizer
+from platforms.message import IncomingMessage, MessageKind
 
 MAX_TEXT = 2000  # longer messages are cut before NLU; a question is never this long
 
@@ -51,23 +50,6 @@ class GroupRule:
         return cls(mode, keyword)
 
 
-class MentionMatcher:
-    """Finds and removes the bot's @-mention in message text."""
-
-    def __init__(self, bot_names: Iterable[str] = DEFAULT_BOT_NAMES) -> None:
-        names = tuple(n for n in bot_names if n.strip()) or DEFAULT_BOT_NAMES
-        self.bot_names = names
-        self.normalizer = Normalizer(names)
-        alternatives = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
-        self._pattern = re.compile(rf"[@＠]\s*(?:{alternatives})(?:\s*工会(?=\s|$))?")
-
-    def mentions(self, text: str) -> bool:
-        return self.normalizer.mentions_bot(text)
-
-    def strip(self, text: str) -> str:
-        return re.sub(r"\s+", " ", self._pattern.sub(" ", text)).strip()
-
-
 class Action(Enum):
     IGNORE = "ignore"
     NOTICE = "notice"     # reply with `text` without asking the assistant
@@ -91,6 +73,7 @@ class AnswerPolicy:
                  group_rules: Mapping[str, GroupRule] | None = None,
                  max_text: int = MAX_TEXT) -> None:
         self.matcher = matcher
+        self.normalizer = Normalizer(matcher.bot_names)
         self.flood = flood
         self.default_rule = default_rule
         self.group_rules = dict(group_rules or {})
@@ -119,7 +102,7 @@ class AnswerPolicy:
             if not explicit:
                 return Decision(Action.IGNORE, reason=f"{msg.kind.value} not addressed to the bot")
             return Decision(Action.NOTICE, notices.for_kind(msg.kind), reason=msg.kind.value)
-        if not has_words(self.matcher.normalizer.normalize(text)):
+        if not has_words(self.normalizer.normalize(text)):
             if not explicit:
                 return Decision(Action.IGNORE, reason="no words")
             return Decision(Action.NOTICE, notices.EMPTY_QUESTION, reason="no words")

@@ -22,14 +22,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.normalize import DEFAULT_BOT_NAMES
 from connectors.base import GroupChatInput, GroupReplyOutput
-from connectors.message import IncomingMessage
 from connectors.options import ChannelOptions
-from connectors.protocol.webchat import PLATFORM, WebChatProtocol
+from core.normalize import DEFAULT_BOT_NAMES
+from platforms.message import IncomingMessage
+from platforms.protocol.webchat import PLATFORM, WebChatProtocol
 
 if TYPE_CHECKING:
-    from bot.broadcast.webfeed import WebNoticeFeed
+    from broadcast.webfeed import WebNoticeFeed
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class WebChatInput(GroupChatInput[None]):
                 return response.json({"error": "after 应为非负整数（上次收到的通知编号）"},
                                      status=400)
             after = int(after_text)
-        from bot.broadcast.webfeed import UnknownRoom
+        from broadcast.webfeed import UnknownRoom
 
         feed = self._notice_feed()
         try:
@@ -111,9 +111,9 @@ class WebChatInput(GroupChatInput[None]):
 
     def _notice_feed(self) -> WebNoticeFeed:
         if self.feed is None:
-            from bot.broadcast.webfeed import WebNoticeFeed
-            from bot.settings import Settings
-            from grids import db
+            from broadcast.webfeed import WebNoticeFeed
+            from core import db
+            from core.settings import Settings
 
-            self.feed = WebNoticeFeed(db.engine_for(Settings.from_env().database_url))
+            self.feed = WebNoticeFeed(db.engine_for(Settings.current().database_url))
         return self.feed

@@ -16,11 +16,12 @@ from sanic.response import HTTPResponse
 
 from connectors import notices
 from connectors.base import GroupChatInput, GroupReplyOutput
-from connectors.clients.wecom import DEFAULT_BASE_URL, MARKDOWN_MAX_BYTES, WeComClient
-from connectors.errors import MessageRejected
-from connectors.message import IncomingMessage
 from connectors.options import ChannelOptions, required
-from connectors.protocol.wecom import PLATFORM, WeComCrypto, WeComRobotProtocol
+from core.utf8 import truncate
+from platforms.clients.wecom import DEFAULT_BASE_URL, MARKDOWN_MAX_BYTES, WeComClient
+from platforms.errors import MessageRejected
+from platforms.message import IncomingMessage
+from platforms.protocol.wecom import PLATFORM, WeComCrypto, WeComRobotProtocol
 
 
 class WeComOutput(GroupReplyOutput):
@@ -40,11 +41,7 @@ class WeComOutput(GroupReplyOutput):
 
 def fit(content: str, max_bytes: int) -> str:
     """A response_url takes one message: cut an over-long answer visibly, never silently."""
-    if len(content.encode("utf-8")) <= max_bytes:
-        return content
-    budget = max_bytes - len(notices.TRUNCATED.encode("utf-8"))
-    cut = content.encode("utf-8")[:budget].decode("utf-8", "ignore")
-    return cut + notices.TRUNCATED
+    return truncate(content, max_bytes, notices.TRUNCATED)
 
 
 class WeComInput(GroupChatInput[WeComClient]):

@@ -1,12 +1,10 @@
-"""The grid directory (网格目录) of Cloud Doctor.
+"""The grid directory (网格目录): streets, communities, estates, grids, coordinators,
+union offices and chat groups, free of web frameworks and of Rasa.
 
-Offers: the domain objects (`grids.directory`: Street, Community, Estate, Grid,
-Coordinator, UnionOffice, ChatGroup, Directory), their SQLAlchemy tables and
-Alembic migrations (`grids.model`, `grids.db`, `grids/migrations`), the
-spreadsheet import/export (`grids.importer`), the fictitious sample generator
-(`grids.generator`, committed output in `grids/sample`), free-text address
-resolution (`grids.lookup.Resolver` on a spaCy gazetteer, `grids.gazetteer`),
-the service used by actions (`grids.service`), the Rasa entity extractor
-(`grids.nlu.AddressGazetteer`) and the `cloud-doctor grids` commands
-(`grids.cli.register`). Importing the package does no I/O.
+Offers the domain objects (`grids.directory`), their tables and migrations
+(`grids.model`, `grids.db`, `grids/migrations`), the repository other packages read
+through (`grids.repository`), spreadsheet import/export (`grids.importer`), the
+fictitious sample (`grids.generator`, output in `grids/sample`), free-text address
+resolution (`grids.lookup`) and the service the actions use (`grids.service`).
+Importing the package does no I/O.
 """

@@ -14,15 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-PLATFORMS: tuple[str, ...] = ("wecom", "dingtalk", "feishu", "onebot", "web")
-PLATFORM_LABELS: Mapping[str, str] = {
-    "wecom": "企业微信",
-    "dingtalk": "钉钉",
-    "feishu": "飞书",
-    "onebot": "QQ",
-    "web": "网页",
-}
-SEND_METHODS: tuple[str, ...] = ("webhook", "api", "onebot", "web")
+SEND_METHODS: tuple[str, ...] = ("webhook", "onebot", "web")
 
 
 class OfficeLevel(str, Enum):

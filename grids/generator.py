@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from grids.directory import (
     ChatGroup,
@@ -30,6 +31,7 @@ from grids.directory import (
 from grids.hours import parse_day
 
 SEED = 20240501
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample"   # the committed output
 NOTE = ("虚构示例数据：本目录中的区、街道、社区、小区、人员、电话、群号均由程序生成，"
         "与任何真实地点、人员和号码无关，仅供演示和测试。")
 

@@ -7,24 +7,16 @@ A weekday is written as comma-separated spans, `09:00-12:00,14:00-17:30`, or
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from core.clock import SHANGHAI
 from grids.directory import DayHours, Span
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEEKDAYS: tuple[str, ...] = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 CLOSED = "休息"
 
-Clock = Callable[[], datetime]
-
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*[-~～至到]\s*(\d{1,2}):(\d{2})$")
-
-
-def shanghai_now() -> datetime:
-    return datetime.now(SHANGHAI)
 
 
 class InvalidHours(ValueError):

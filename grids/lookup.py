@@ -12,6 +12,7 @@ single out one grid, the result is `ambiguous` and carries the question to ask
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -87,6 +88,16 @@ class Resolution:
         data = asdict(self)
         data["candidates"] = [asdict(c) for c in self.candidates]
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Resolution:
+        """The inverse of `as_dict` (also after a JSON round trip); KeyError or
+        TypeError on anything else."""
+        span = data.get("span")
+        return cls(query=str(data["query"]), status=str(data["status"]),
+                   candidates=tuple(Candidate(**c) for c in data["candidates"]),
+                   building=data.get("building"), question=data.get("question"),
+                   span=(int(span[0]), int(span[1])) if span else None)
 
 
 @dataclass

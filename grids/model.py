@@ -9,36 +9,23 @@ migrations in `grids/migrations`, never by `create_all` outside tests.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Column,
     Float,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Text,
 )
-from sqlalchemy.orm import registry, relationship
-from sqlalchemy.orm.decl_api import DeclarativeMeta
+from sqlalchemy.orm import relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-metadata = MetaData(naming_convention=NAMING)
-mapper_registry = registry(metadata=metadata)
+from core.db import declarative_base
 
-
-class Base(metaclass=DeclarativeMeta):
-    """Declarative base spelled out so that mypy understands it without a plugin."""
-
-    __abstract__ = True
-    registry = mapper_registry
-    metadata = mapper_registry.metadata
-    __init__ = mapper_registry.constructor
+Base: Any = declarative_base()
+metadata = Base.metadata
 
 
 CODE = 32

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from grids.directory import PLATFORM_LABELS, Coordinator, GridView, UnionOffice
+from core.platforms import PLATFORM_LABELS
+from grids.directory import Coordinator, GridView, UnionOffice
 from grids.hours import open_state
 from grids.lookup import Candidate
 

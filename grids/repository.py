@@ -9,6 +9,7 @@ transaction (`with Session.begin():`), which makes an import all-or-nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -177,3 +178,51 @@ def _save_office(row: OfficeRow, office: UnionOffice) -> None:
     row.latitude, row.longitude = office.latitude, office.longitude
     row.hours = [OfficeHoursRow(weekday=day, position=i, opens=a, closes=b)
                  for day, spans in enumerate(office.hours) for i, (a, b) in enumerate(spans)]
+
+
+# --- what other packages read (the broadcaster's recipients, the web rooms) ----------
+@dataclass(frozen=True)
+class PlacedGroup:
+    """A chat group with the community and street of its grid."""
+
+    group: ChatGroup
+    community_code: str
+    street_code: str
+
+
+def street_names(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of every street."""
+    return [(c, n) for c, n in session.execute(select(StreetRow.code, StreetRow.name))]
+
+
+def community_names(session: Session) -> list[tuple[str, str, str]]:
+    """(code, name, street name) of every community."""
+    return [(c, n, s) for c, n, s in session.execute(
+        select(CommunityRow.code, CommunityRow.name, StreetRow.name)
+        .join(StreetRow, CommunityRow.street_code == StreetRow.code))]
+
+
+def grid_codes(session: Session) -> set[str]:
+    return set(session.execute(select(GridRow.code)).scalars())
+
+
+def placed_groups(session: Session) -> list[PlacedGroup]:
+    """Every chat group with its community and street, ordered by grid, platform, id."""
+    stmt = (select(ChatGroupRow.platform, ChatGroupRow.external_id, ChatGroupRow.name,
+                   ChatGroupRow.grid_code, ChatGroupRow.send_via, ChatGroupRow.send_target,
+                   CommunityRow.code, CommunityRow.street_code)
+            .join(GridRow, ChatGroupRow.grid_code == GridRow.code)
+            .join(CommunityRow, GridRow.community_code == CommunityRow.code)
+            .order_by(ChatGroupRow.grid_code, ChatGroupRow.platform, ChatGroupRow.external_id))
+    return [PlacedGroup(ChatGroup(p, e, n, g, v, t), c, s)
+            for p, e, n, g, v, t, c, s in session.execute(stmt)]
+
+
+def chat_group(session: Session, platform: str, external_id: str) -> ChatGroup | None:
+    row = session.execute(select(ChatGroupRow).where(
+        ChatGroupRow.platform == platform,
+        ChatGroupRow.external_id == external_id)).scalar_one_or_none()
+    if row is None:
+        return None
+    return ChatGroup(row.platform, row.external_id, row.name, row.grid_code, row.send_via,
+                     row.send_target)

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.platforms import PLATFORMS
 from grids.directory import (
-    PLATFORMS,
     SEND_METHODS,
     ChatGroup,
     Community,

@@ -24,7 +24,7 @@ def fake_ports() -> dict[str, int]:
 def grid_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A SQLite grid directory with the sample data, visible to the stack's processes."""
     from grids import db
-    from grids.cli import SAMPLE_DIR
+    from grids.generator import SAMPLE_DIR
     from grids.importer import import_path
 
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'cloud_doctor.db'}"

@@ -49,11 +49,11 @@ async def dispatch_notice(database_url: str, title: str, body: str) -> int:
     dispatcher delivers it; returns the notice id."""
     import aiohttp
 
-    from bot.broadcast.db import upgrade
-    from bot.broadcast.dispatcher import Dispatcher
-    from bot.broadcast.model import NoticeDraft, Targets
-    from bot.broadcast.outbox import Outbox
-    from bot.broadcast.senders import Senders
+    from broadcast.db import upgrade
+    from broadcast.dispatcher import Dispatcher
+    from broadcast.model import NoticeDraft, Targets
+    from broadcast.outbox import Outbox
+    from broadcast.senders import Senders
     from grids import db
 
     engine = db.engine_for(database_url)

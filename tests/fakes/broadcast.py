@@ -68,6 +68,7 @@ _ANSWERS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
         "rate_limit": (200, {"errcode": 130101,
                              "errmsg": "send too fast, exceed 20 times per minute"}),
         "oversize": (200, {"errcode": 460101, "errmsg": "message too long, exceed 20000 bytes"}),
+        "busy": (200, {"errcode": -1, "errmsg": "系统繁忙"}),
     },
     "feishu": {
         "ok": (200, {"code": 0, "msg": "success", "data": {}}),

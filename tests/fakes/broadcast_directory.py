@@ -9,7 +9,7 @@ from dataclasses import replace
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.broadcast.db import upgrade_all
+from broadcast.db import upgrade_all
 from grids import repository
 from grids.directory import ChatGroup, Directory
 from grids.generator import generate

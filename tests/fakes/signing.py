@@ -1,5 +1,5 @@
 """How the platforms sign and encrypt what they send us, written independently of
-`connectors.protocol` so the fakes check the connectors instead of echoing them."""
+`platforms.protocol` so the fakes check the connectors instead of echoing them."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.topics import contract
+from core.topics import contract
 
 pytestmark = pytest.mark.slow
 

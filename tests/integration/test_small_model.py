@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from bot.assistant import Assistant
-from bot.topics import contract
+from core.topics import contract
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from opencc import OpenCC
 
-from bot.topics import contract, intent_for
+from core.topics import contract, intent_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED_NUMBERS = {"12351", "12333", "12348", "12345"}

@@ -1,4 +1,4 @@
-from bot.fallback import consecutive_misses, fallback_reply
+from actions.fallback import consecutive_misses, fallback_reply
 
 
 def _parse() -> dict:

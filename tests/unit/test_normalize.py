@@ -1,6 +1,6 @@
 import pytest
 
-from bot.normalize import Normalizer, load_corrections, normalize
+from core.normalize import Normalizer, load_corrections, normalize
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,17 @@ def test_load_corrections_reports_bad_line() -> None:
 def test_long_message_is_fast_enough_to_not_matter() -> None:
     text = "我想问问工會的事情😂" * 1000
     assert len(normalize(text)) < len(text)
+
+
+def test_one_bound_on_length_before_anything_expensive() -> None:
+    from core.normalize import MAX_MESSAGE_CHARS, clip
+
+    assert len(normalize("工" * 100_000)) == MAX_MESSAGE_CHARS
+    assert clip("短消息") == "短消息"
+
+
+def test_half_an_emoji_is_dropped_not_fatal() -> None:
+    text = normalize("会费交多少\ud83d")  # a client cut "😀" in half
+    assert text == "会费交多少"
+    text.encode("utf-8")  # would raise UnicodeEncodeError with the lone surrogate
+    assert normalize("\udc00@云博士 入会") == "入会"

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
 from bot.training import current_model_path, fingerprint, training_inputs
+from core.settings import Settings
 
 
 def test_settings_defaults_are_embedded(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_settings_reject_bad_values(tmp_path: Path) -> None:
 
 
 def _project(tmp_path: Path) -> Path:
-    for rel in ["config.yml", "domain.yml", "data/nlu/a.yml", "bot/nlu.py", "bot/normalize.py"]:
+    for rel in ["config.yml", "domain.yml", "data/nlu/a.yml", "bot/nlu.py", "core/normalize.py"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(rel)
     return tmp_path
@@ -50,5 +50,5 @@ def test_model_name_changes_exactly_when_inputs_change(tmp_path: Path) -> None:
 def test_fingerprint_covers_normaliser_code(tmp_path: Path) -> None:
     project = _project(tmp_path)
     before = fingerprint(project, training_inputs(project))
-    (project / "bot" / "normalize.py").write_text("changed")
+    (project / "core" / "normalize.py").write_text("changed")
     assert fingerprint(project, training_inputs(project)) != before

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.topics import contract, intent_for, suggestions, topic_from_intent, topic_of
+from core.topics import contract, intent_for, suggestions, topic_from_intent, topic_of
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "spec" / "topics.yml"
 
@@ -17,7 +17,7 @@ def test_contract_has_the_29_keys() -> None:
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared spec not next to this checkout")
 def test_contract_copy_matches_shared_spec() -> None:
-    ours = Path(__file__).resolve().parents[2] / "bot" / "topics.yml"
+    ours = Path(__file__).resolve().parents[2] / "core" / "topics.yml"
     assert ours.read_text(encoding="utf-8") == SHARED.read_text(encoding="utf-8")
 
 

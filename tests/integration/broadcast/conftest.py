@@ -12,10 +12,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import Engine
 
-from bot.broadcast.dispatcher import Dispatcher, DispatcherConfig, DispatchStats
-from bot.broadcast.outbox import Outbox
-from bot.broadcast.pacing import DEFAULT_LIMITS, Limit
-from bot.broadcast.senders import OneBotAccount, Senders
+from broadcast.dispatcher import Dispatcher, DispatcherConfig, DispatchStats
+from broadcast.outbox import Outbox
+from broadcast.pacing import DEFAULT_LIMITS, Limit
+from broadcast.senders import OneBotAccount, Senders
 from grids import db
 from tests.fakes.broadcast import FakeGroupPlatforms
 from tests.fakes.broadcast_directory import pointed_at, seed

@@ -32,8 +32,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.app import create_app, token_path
-from bot.broadcast.tables import WebMessageRow
-from bot.settings import Settings
+from broadcast.tables import WebMessageRow
+from core.settings import Settings
 from grids import db as grid_db
 from grids.directory import Directory
 from grids.generator import generate
@@ -412,11 +412,11 @@ SERVE = """
 import logging, sys
 from pathlib import Path
 from bot.app import serve
-from bot.settings import Settings
+from core.settings import Settings
 logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
 root = Path(sys.argv[1])
 sys.exit(serve(Settings.from_env(env={"DATA_DIR": str(root / "var"), "STAFF_PORT": sys.argv[2],
-                                      "STAFF_API_TOKEN": "t0ken"}, project_dir=root)))
+                                      "STAFF_API_TOKEN": "t0ken-for-the-test-only"}, project_dir=root)))
 """
 
 

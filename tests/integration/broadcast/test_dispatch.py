@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.broadcast.model import NoticeDraft, Targets
-from bot.broadcast.outbox import Outbox
-from bot.broadcast.pacing import Limit
-from bot.broadcast.tables import AttemptRow, DeliveryRow, WebMessageRow
-from bot.broadcast.webfeed import UnknownRoom, WebNoticeFeed
+from broadcast.model import NoticeDraft, Targets
+from broadcast.outbox import Outbox
+from broadcast.pacing import Limit
+from broadcast.tables import AttemptRow, DeliveryRow, WebMessageRow
+from broadcast.webfeed import UnknownRoom, WebNoticeFeed
 
 
 def notice(to: str = "all", body: str = "本周六上午九点，社区工会服务站举办免费法律咨询。",
@@ -59,6 +59,7 @@ async def test_transient_faults_are_retried_and_nothing_is_lost(outbox: Outbox, 
     fake.faults.add("error", times=2, target=fake_target(wecom[0]), status=502)
     fake.faults.add("busy", target=fake_target(wecom[1]))
     fake.faults.add("busy", target=fake_target(wecom[2]))
+    fake.faults.add("busy", target=fake_target(dingtalk[0]))        # errcode -1: 系统繁忙
     fake.faults.add("rate_limit", target=fake_target(feishu[0]))   # 429 + reset header
     fake.faults.add("timeout", seconds=6.0, target=fake_target(dingtalk[1]))
     fake.faults.add("error", status=500, target="onebot:" + next(
@@ -66,11 +67,12 @@ async def test_transient_faults_are_retried_and_nothing_is_lost(outbox: Outbox, 
     stats = await dispatch(timeout=2.0)
     report = outbox.report(notice_id)
     assert report.counts == {"sent": len(rows)}
-    assert fake.stats()["faults_applied"] == 7 and fake.duplicates() == 0
-    assert stats.retried == 7
+    assert fake.stats()["faults_applied"] == 8 and fake.duplicates() == 0
+    assert stats.retried == 8
     logs = outbox.attempts(wecom[0].id)
     assert [a.outcome for a in logs] == ["retrying", "retrying", "sent"]
     assert "502" in (logs[0].code or "") + (logs[0].answer or "")
+    assert [a.outcome for a in outbox.attempts(dingtalk[0].id)] == ["retrying", "sent"]
     assert fake.violations == []
 
 

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.broadcast.model import NoticeDraft, NoticeStatus, Schedule, Targets
-from bot.broadcast.outbox import Outbox
-from bot.broadcast.scheduler import NoticeScheduler
-from bot.broadcast.service import Broadcaster
-from bot.broadcast.tables import AttemptRow, DeliveryRow, WebMessageRow
+from broadcast.model import NoticeDraft, NoticeStatus, Schedule, Targets
+from broadcast.outbox import Outbox
+from broadcast.scheduler import NoticeScheduler
+from broadcast.service import Broadcaster
+from broadcast.tables import AttemptRow, DeliveryRow, WebMessageRow
 from grids import db
 from tests.fakes.broadcast import FakeGroupPlatforms
 from tests.fakes.broadcast_directory import pointed_at, seed
@@ -130,7 +130,7 @@ async def test_scheduled_and_recurring_notices_survive_a_restart(tmp_path: Path)
         engine = db.create(url)
         seed(engine, pointed_at(fake))
         targets = Targets.parse(["grid:D001-S01-C01-G03"])
-        with NoticeScheduler(engine, url) as scheduler:      # like the CLI: writes jobs only
+        with NoticeScheduler(url) as scheduler:      # like the CLI: writes jobs only
             broadcaster = Broadcaster(Outbox(engine), scheduler)
             at_id = broadcaster.create(NoticeDraft(
                 "会员日", "本周六会员日。", "区总工会", targets,
@@ -160,7 +160,7 @@ async def test_scheduled_and_recurring_notices_survive_a_restart(tmp_path: Path)
         assert any("会员日" in t for t in texts) and not any("取消的" in t for t in texts)
 
         # The recurring job is still in the store after both processes ended: next Monday 9:00.
-        with NoticeScheduler(engine, url) as scheduler:
+        with NoticeScheduler(url) as scheduler:
             next_run = scheduler.next_run(cron_id)
             assert next_run is not None
             broadcaster = Broadcaster(outbox, scheduler)

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import create_engine, create_mock_engine, event
 from sqlalchemy.engine import Engine
 
-from bot.broadcast import db as broadcast_db
-from bot.broadcast.pacing import Limit, MemoryPacer, SqlPacer
+from broadcast import db as broadcast_db
+from broadcast.outbox import Outbox
+from broadcast.pacing import Limit, MemoryPacer, SqlPacer
 from tests.pg import PostgresSchemas, schemas_or_skip
 
 NOW = 5000.0
@@ -137,3 +138,45 @@ def test_overlapping_batches_from_two_engines_neither_deadlock_nor_overrun(url: 
         key_waits = sorted(batch[k if i % 2 else len(keys) - 1 - k]
                            for i, batch in enumerate(batches))
         assert key_waits == pytest.approx([0.0, 0.0] + [0.5 * j for j in range(14)])
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _a_new_process_pacer(url: str, engine: Engine, clock: Clock,
+                         made: list[SqlPacer]) -> MemoryPacer | SqlPacer:
+    """What a new dispatcher process builds: on SQLite an in-memory pacer restored
+    from the saved budgets, otherwise the shared pacer."""
+    if url.startswith("sqlite"):
+        pacer = MemoryPacer(clock)
+        pacer.restore(Outbox(engine).load_pacing(), lambda key: LIMIT)
+        return pacer
+    made.append(SqlPacer(engine, clock))
+    return made[-1]
+
+
+def test_a_robot_idle_long_enough_gets_its_whole_burst_in_a_new_process(url: str) -> None:
+    engine = engine_for(url)
+    clock, made = Clock(NOW), []
+    first = _a_new_process_pacer(url, engine, clock, made)
+    assert [first.reserve("wecom:robot", LIMIT) for _ in range(3)] == [0.0, 0.0, 0.0]
+    Outbox(engine).record("w1", [], pacing=first.snapshot())   # what the dispatcher saves
+    try:
+        # Minutes later, a second `broadcast send` (a new process): the full burst again.
+        clock.now = NOW + 300
+        second = _a_new_process_pacer(url, engine, clock, made)
+        assert [second.reserve("wecom:robot", LIMIT) for _ in range(4)] == pytest.approx(
+            [0.0, 0.0, 0.0, 0.5])
+        Outbox(engine).record("w2", [], pacing=second.snapshot())
+        # Right after, a third process may not burst into the budget just spent.
+        clock.now = NOW + 300.1
+        third = _a_new_process_pacer(url, engine, clock, made)
+        assert third.reserve("wecom:robot", LIMIT) > 0.5
+    finally:
+        for pacer in made:
+            pacer.close()

@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from connectors.clients import DingTalkClient, FeishuClient, OneBotClient, WeComClient
-from connectors.errors import (
+from platforms.clients import DingTalkClient, FeishuClient, OneBotClient, WeComClient
+from platforms.errors import (
     DeliveryTimeout,
     InvalidCredentials,
-    MessageRejected,
     PermanentDeliveryError,
     PlatformUnavailable,
     RateLimited,
@@ -108,7 +107,7 @@ async def test_dingtalk_custom_robot_is_signed(session) -> None:
         assert fake.replies[1].mentioned == "staff1"
         with pytest.raises(InvalidCredentials):
             await client.send_text(ROBOT_TOKEN, "SECwrong", "x")
-        with pytest.raises(MessageRejected):
+        with pytest.raises(InvalidCredentials):   # 300001: the robot's address is wrong
             await client.send_text("no-such-token", ROBOT_SECRET, "x")
         fake.faults.rate_limit()
         with pytest.raises(RateLimited) as limited:

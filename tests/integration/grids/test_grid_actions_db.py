@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from actions.grids import ASK, ActionAnswerAddress, ActionAskAddress, ActionFindOffice
 from actions.grids import ValidateAddressForm as Validate
+from core.clock import SHANGHAI
+from core.settings import Settings
 from grids import db, repository
-from grids.hours import SHANGHAI
 from grids.service import forget_services
 
 QUESTION = "@云博士 最近的工会服务站在哪？"
@@ -31,8 +32,10 @@ DOMAIN: dict[str, Any] = {"slots": {"address": {"type": "text", "mappings": [{"t
 def env(seeded_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("DATABASE_URL", seeded_url)
     forget_services()
+    Settings.forget_current()
     yield seeded_url
     forget_services()
+    Settings.forget_current()
 
 
 def _tracker(text: str, metadata: dict[str, str] | None = None, slots: dict[str, Any] | None = None,
@@ -87,7 +90,9 @@ async def test_unknown_chat_goes_through_the_address_question(env: str) -> None:
 async def test_unmigrated_database_gets_a_clear_reply(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     forget_services()
+    Settings.forget_current()
     dispatcher = CollectingDispatcher()
     await ActionFindOffice(clock=lambda: NOW).run(dispatcher, _tracker(QUESTION), DOMAIN)
     assert "网格目录暂时无法读取" in _said(dispatcher)
     forget_services()
+    Settings.forget_current()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from grids.cli import EXIT_INVALID_FILE, EXIT_NOT_FOUND
+from bot.grids_cli import EXIT_INVALID_FILE, EXIT_NOT_FOUND
 
 SAMPLE = Path(__file__).resolve().parents[3] / "grids" / "sample"
 

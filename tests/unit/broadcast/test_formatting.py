@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.broadcast.formatting import nbytes, plain, render, split_body, split_numbered
+from broadcast.formatting import nbytes, plain, render, split_body, split_numbered
 
 
 def test_short_notice_is_one_message_with_its_title():

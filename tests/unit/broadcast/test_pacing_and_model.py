@@ -5,11 +5,11 @@ from datetime import datetime
 
 import pytest
 
-from bot.broadcast.model import InvalidNotice, InvalidSchedule, InvalidTarget, NoticeDraft, Targets
-from bot.broadcast.pacing import DEFAULT_LIMITS, Limit, MemoryPacer, ideal_seconds, parse_limit
-from bot.broadcast.scheduler import cron_trigger, next_times
-from bot.broadcast.senders import pace_key, split_secret
-from bot.broadcast.service import parse_at
+from broadcast.model import InvalidNotice, InvalidSchedule, InvalidTarget, NoticeDraft, Targets
+from broadcast.pacing import DEFAULT_LIMITS, Limit, MemoryPacer, ideal_seconds, parse_limit
+from broadcast.scheduler import cron_trigger, next_times
+from broadcast.senders import pace_key, split_secret
+from broadcast.service import parse_at
 
 
 class Clock:
@@ -114,3 +114,17 @@ def test_bad_timezones_and_far_dates_are_schedule_errors():
     with pytest.raises(InvalidSchedule, match="超出了可用的范围"):
         parse_at("9999-12-31 23:59")
     assert parse_at("2031-01-01T01:00:00Z") == pytest.approx(1924995600.0)
+
+
+def test_target_lists_are_deduplicated_and_capped() -> None:
+    from broadcast.model import MAX_TARGETS, InvalidTarget, Targets
+
+    targets = Targets.parse(["grid:G1", "grid:G1,grid:G2", "street:联盟街道", "street:联盟街道"],
+                            ["wecom", "wecom"])
+    assert (targets.grids, targets.streets, targets.platforms) == (
+        ("G1", "G2"), ("联盟街道",), ("wecom",))
+    assert Targets.from_dict({"grids": ["G1"] * 5000}).grids == ("G1",)
+    with pytest.raises(InvalidTarget, match="最多列"):
+        Targets(grids=tuple(f"G{i}" for i in range(MAX_TARGETS + 1)))
+    with pytest.raises(InvalidTarget, match="不能超过"):
+        Targets(streets=("街" * 65,))

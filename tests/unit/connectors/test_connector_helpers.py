@@ -6,15 +6,15 @@ import pytest
 from rasa.core.channels.channel import InputChannel
 from rasa.shared.exceptions import RasaException
 
-from connectors.clients.base import split_utf8
 from connectors.dingtalk import DingTalkInput
 from connectors.feishu import FeishuInput
-from connectors.message import IncomingMessage
 from connectors.onebot import OneBotInput
 from connectors.options import ChannelOptions
 from connectors.policy import GroupRule, Mode
 from connectors.webchat import WebChatInput, WebChatOutput
 from connectors.wecom import WeComInput, fit
+from core.utf8 import split_lines as split_utf8
+from platforms.message import IncomingMessage
 
 
 @pytest.mark.parametrize("text", ["", "短", "工会" * 3000, "a\n" * 3000, "行一\n行二\n" * 500])

@@ -9,7 +9,6 @@ import pytest
 
 from connectors import notices
 from connectors.flood import FloodGuard
-from connectors.message import IncomingMessage, MessageKind
 from connectors.policy import (
     Action,
     AnswerPolicy,
@@ -18,6 +17,7 @@ from connectors.policy import (
     Mode,
     has_words,
 )
+from platforms.message import IncomingMessage, MessageKind
 
 MATCHER = MentionMatcher(("云博士",))
 BASE = IncomingMessage(platform="web", message_id="m1", user_id="u1", user_name="王师傅",

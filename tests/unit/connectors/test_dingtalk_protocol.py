@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import MalformedPayload, StaleRequest, VerificationFailed
-from connectors.message import MessageKind, RawRequest
-from connectors.protocol.dingtalk import DingTalkProtocol, parse_message, sign
+from platforms.errors import MalformedPayload, StaleRequest, VerificationFailed
+from platforms.message import MessageKind, RawRequest
+from platforms.protocol.dingtalk import DingTalkProtocol, parse_message, sign
 
 DATA = Path(__file__).parents[2] / "data" / "dingtalk"
 SECRET = "this-is-a-test-app-secret"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import MalformedPayload, StaleRequest, VerificationFailed
-from connectors.message import Ignored, Immediate, IncomingMessage, MessageKind, RawRequest
-from connectors.protocol import feishu
-from connectors.protocol.feishu import FeishuProtocol, parse_message_event
+from platforms.errors import MalformedPayload, StaleRequest, VerificationFailed
+from platforms.message import Ignored, Immediate, IncomingMessage, MessageKind, RawRequest
+from platforms.protocol import feishu
+from platforms.protocol.feishu import FeishuProtocol, parse_message_event
 
 DATA = Path(__file__).parents[2] / "data" / "feishu"
 TOKEN = "rvaYgkND1GOiu5MM0E1rncYC6PLtF7JV"

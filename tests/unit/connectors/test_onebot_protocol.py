@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import StaleRequest, VerificationFailed
-from connectors.message import Ignored, IncomingMessage, MessageKind, RawRequest
-from connectors.protocol.onebot import OneBotProtocol, parse_cq, parse_message, signature
+from platforms.errors import StaleRequest, VerificationFailed
+from platforms.message import Ignored, IncomingMessage, MessageKind, RawRequest
+from platforms.protocol.onebot import OneBotProtocol, parse_cq, parse_message, signature
 
 DATA = Path(__file__).parents[2] / "data" / "onebot"
 SECRET = "onebot-secret"

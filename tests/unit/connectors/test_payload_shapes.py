@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import InboundError
-from connectors.message import Event
-from connectors.protocol import dingtalk, feishu, onebot, wecom
+from platforms.errors import InboundError
+from platforms.message import Event
+from platforms.protocol import dingtalk, feishu, onebot, wecom
 
 DATA = Path(__file__).parents[2] / "data"
 WRONG = [None, 5, "x", [], {}, [1, "a", None], {"a": 1}, True, -1.5, "[CQ:at",

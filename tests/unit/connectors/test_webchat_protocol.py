@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import MalformedPayload
-from connectors.message import RawRequest
-from connectors.protocol.webchat import BAD_REQUEST, WebChatProtocol
+from platforms.errors import MalformedPayload
+from platforms.message import RawRequest
+from platforms.protocol.webchat import BAD_REQUEST, WebChatProtocol
 
 DATA = Path(__file__).parents[2] / "data" / "webchat"
 

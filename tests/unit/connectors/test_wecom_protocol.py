@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import MalformedPayload, StaleRequest, VerificationFailed
-from connectors.message import Ignored, Immediate, IncomingMessage, MessageKind, RawRequest
-from connectors.protocol.wecom import WeComCrypto, WeComRobotProtocol, parse_robot_message
+from platforms.errors import MalformedPayload, StaleRequest, VerificationFailed
+from platforms.message import Ignored, Immediate, IncomingMessage, MessageKind, RawRequest
+from platforms.protocol.wecom import WeComCrypto, WeComRobotProtocol, parse_robot_message
 
 DATA = Path(__file__).parents[2] / "data" / "wecom"
 TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"

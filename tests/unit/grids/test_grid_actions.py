@@ -19,8 +19,8 @@ from actions.grids import (
     ActionMyGrid,
     ValidateAddressForm,
 )
+from core.clock import SHANGHAI
 from grids.directory import Directory
-from grids.hours import SHANGHAI
 from grids.service import DirectoryUnavailable, InMemoryDirectoryService
 
 NOW = datetime(2024, 5, 8, 10, 30, tzinfo=SHANGHAI)
@@ -236,3 +236,33 @@ async def test_form_activation_ignores_the_address_already_asked_about(memory_se
         DOMAIN)
     assert not dispatcher.messages
     assert slot_events(events)["address"] is None
+
+
+async def test_the_resolution_from_nlu_is_reused_not_resolved_again(
+        memory_service: Any, sample: Directory) -> None:
+    text = "我住联盟小区5号楼，最近的工会在哪"
+    resolution = memory_service.resolve(text)
+    entity = {"entity": "address", "value": "联盟小区5号楼", "resolution": resolution.as_dict()}
+    calls: list[str] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(memory_service, name)
+
+        def resolve(self, query: str) -> Any:
+            calls.append(query)
+            return memory_service.resolve(query)
+
+    track = tracker(text)
+    track.latest_message["entities"] = [entity]
+    dispatcher = CollectingDispatcher()
+    await ActionFindOffice(service=lambda: Counting(), clock=lambda: NOW).run(  # type: ignore[arg-type,return-value]
+        dispatcher, track, DOMAIN)
+    office = sample.offices[resolution.candidates[0].office_code or ""]
+    assert office.name in texts(dispatcher)
+    assert calls == []
+    entity["resolution"] = {"query": text}   # malformed: resolved again, no crash
+    dispatcher = CollectingDispatcher()
+    await ActionFindOffice(service=lambda: Counting(), clock=lambda: NOW).run(  # type: ignore[arg-type,return-value]
+        dispatcher, track, DOMAIN)
+    assert calls == [text] and office.name in texts(dispatcher)

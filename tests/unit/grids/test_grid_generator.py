@@ -1,7 +1,8 @@
 import re
 from collections import Counter
 
-from grids.directory import PLATFORMS, Directory, OfficeLevel
+from core.platforms import PLATFORMS
+from grids.directory import Directory, OfficeLevel
 from grids.generator import generate
 
 

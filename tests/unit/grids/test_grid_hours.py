@@ -2,7 +2,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from grids.hours import SHANGHAI, InvalidHours, format_day, open_state, parse_day
+from core.clock import SHANGHAI
+from grids.hours import InvalidHours, format_day, open_state, parse_day
 
 WEEK = tuple(parse_day(d) for d in ["09:00-12:00,14:00-17:30"] * 5 + ["09:00-12:00", "休息"])
 

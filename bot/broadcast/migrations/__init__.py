@@ -1,1 +1,0 @@
-"""Alembic migrations of the broadcaster (see bot.broadcast.db.upgrade)."""

@@ -1,0 +1,28 @@
+"""Schema of the broadcaster: its own Alembic migrations and version table, in the
+same database as the grid directory (engines and the runner are `core.db`'s)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from core import db as core_db
+from grids import db as grid_db
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version_broadcast"
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    core_db.upgrade(engine, MIGRATIONS_DIR, revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    core_db.downgrade(engine, MIGRATIONS_DIR, revision)
+
+
+def upgrade_all(engine: Engine) -> None:
+    """The directory's schema (the broadcaster reads it) and the broadcaster's."""
+    grid_db.upgrade(engine)
+    upgrade(engine)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the broadcaster (see broadcast.db.upgrade)."""
