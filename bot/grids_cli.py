@@ -51,6 +51,8 @@ def cmd_migrate(settings: Any, args: argparse.Namespace) -> int:
 
 
 def _import(settings: Any, path: Path) -> int:
+    from sqlalchemy.exc import DataError, IntegrityError
+
     from grids.importer import InvalidGridFile, import_path
 
     try:
@@ -58,6 +60,11 @@ def _import(settings: Any, path: Path) -> int:
     except InvalidGridFile as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID_FILE
+    except OSError as exc:
+        return _fail(f"无法读取 {exc.filename or path}：{exc.strerror or exc}")
+    except (IntegrityError, DataError) as exc:  # a constraint the row checks missed
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return _fail(f"数据库拒绝了这次导入，数据库未作任何修改：{reason}", EXIT_INVALID_FILE)
     print(report.summary())
     return 0
 

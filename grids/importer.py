@@ -4,12 +4,20 @@ An import reads every row, checks each cell and every reference (against the
 rows being imported and what the database already holds), and only when nothing
 is wrong upserts it all in one transaction. Any problem raises `InvalidGridFile`
 with every error found, and the database is left as it was.
+
+What the database itself enforces is checked per row first, so it is reported
+with file, line and column rather than as an IntegrityError: the length of every
+text column (taken from `grids.model`, see `STORED`) and the unique keys of the
+child tables (an alias twice in one estate, an estate twice in one grid's
+coverage); duplicate codes and group ids across rows are found by `_merge`.
+File-level rules (size cap, encodings, formula cells, formula escaping) are in
+`grids.files`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +28,30 @@ from sqlalchemy.orm import Session
 
 from grids import repository
 from grids.directory import Directory, DirectoryError, Grid
-from grids.files import read_path, write_csv, write_xlsx
-from grids.model import MetaRow
-from grids.tables import SHEETS, CellError, Located, Sheet, parse_sheet, write_rows
+from grids.files import RawSheet, read_path, write_csv, write_xlsx
+from grids.model import (
+    ChatGroupRow,
+    CommunityRow,
+    CoordinatorAccountRow,
+    CoordinatorRow,
+    CoverageRow,
+    EstateAliasRow,
+    EstateRow,
+    GridRow,
+    MetaRow,
+    OfficeRow,
+    StreetRow,
+)
+from grids.tables import (
+    ACCOUNT_COLUMNS,
+    SHEETS,
+    CellError,
+    Located,
+    Sheet,
+    cell_text,
+    parse_sheet,
+    write_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,18 +88,100 @@ def _key(kind: str, record: Any) -> Any:
     return record.key if kind == "groups" else record.code
 
 
-def read_incoming(path: Path) -> tuple[dict[str, list[Located]], str | None, list[CellError]]:
-    """Parse every sheet under `path`; returns located records per kind, the note, errors."""
+# The model column that stores each sheet column holding text; its length is the limit.
+# Columns the importer fills itself (child keys, account platforms, opening hours) and
+# JSON or Text columns have no entry.
+STORED: dict[str, dict[str, Any]] = {
+    "streets": {"code": StreetRow.code, "name": StreetRow.name, "district": StreetRow.district},
+    "communities": {"code": CommunityRow.code, "name": CommunityRow.name,
+                    "street": CommunityRow.street_code},
+    "coordinators": {"code": CoordinatorRow.code, "name": CoordinatorRow.name,
+                     "phone": CoordinatorRow.phone,
+                     **{key: CoordinatorAccountRow.account_id for key, _ in ACCOUNT_COLUMNS}},
+    "offices": {"code": OfficeRow.code, "name": OfficeRow.name, "level": OfficeRow.level,
+                "address": OfficeRow.address, "phone": OfficeRow.phone,
+                "street": OfficeRow.street_code, "community": OfficeRow.community_code},
+    "estates": {"code": EstateRow.code, "name": EstateRow.name,
+                "community": EstateRow.community_code, "aliases": EstateAliasRow.alias},
+    "grids": {"code": GridRow.code, "name": GridRow.name, "community": GridRow.community_code,
+              "coordinator": GridRow.coordinator_code, "office": GridRow.office_code,
+              "coverage": CoverageRow.estate_code},
+    "groups": {"platform": ChatGroupRow.platform, "external_id": ChatGroupRow.external_id,
+               "name": ChatGroupRow.name, "grid": ChatGroupRow.grid_code,
+               "send_via": ChatGroupRow.send_via},
+}
+LIMITS: dict[str, dict[str, int]] = {
+    kind: {key: column.type.length for key, column in columns.items()}
+    for kind, columns in STORED.items()}
+SHOWN = 12
+
+
+def _stored_values(kind: str, key: str, record: Any) -> tuple[str, ...]:
+    """The values column `key` puts into the database: one, or one per list item."""
+    if (kind, key) == ("estates", "aliases"):
+        return tuple(record.aliases)
+    if (kind, key) == ("grids", "coverage"):
+        return tuple(part.estate_code for part in record.coverage)
+    return (cell_text(kind, key, record),)
+
+
+def _check_lengths(sheet: Sheet, item: Located, errors: list[CellError]) -> None:
+    for key, limit in LIMITS[sheet.kind].items():
+        for value in _stored_values(sheet.kind, key, item.record):
+            if len(value) > limit:
+                shown = (f"“{value[:SHOWN]}…”" if key in ("aliases", "coverage") else "")
+                errors.append(item.error(sheet, key,
+                                         f"{shown}太长：{len(value)} 个字，最多 {limit} 个字"))
+
+
+def _repeated(values: Sequence[str]) -> list[str]:
+    return [value for value, count in Counter(values).items() if count > 1]
+
+
+def _check_unique(sheet: Sheet, item: Located, errors: list[CellError]) -> None:
+    """The unique keys of the child tables: (estate, alias) and (grid, estate)."""
+    if sheet.kind == "estates":
+        for alias in _repeated(item.record.aliases):
+            errors.append(item.error(sheet, "aliases", f"别名“{alias}”重复了"))
+    elif sheet.kind == "grids":
+        for code in _repeated([part.estate_code for part in item.record.coverage]):
+            errors.append(item.error(sheet, "coverage",
+                                     f"小区编码“{code}”出现了不止一次，同一小区的楼栋请写在一项里，"
+                                     f"如 {code}:1-6,9"))
+
+
+def check_stored(sheet: Sheet, located: Sequence[Located], errors: list[CellError]) -> None:
+    """Check each parsed row against what the database enforces (lengths, unique keys)."""
+    for item in located:
+        _check_lengths(sheet, item, errors)
+        _check_unique(sheet, item, errors)
+
+
+def _parse(raw: RawSheet, errors: list[CellError]) -> list[Located]:
+    before = len(errors)
+    located = parse_sheet(raw.sheet, raw.source, raw.header_line, raw.header, raw.rows, errors)
+    # A formula cell is already reported as such; its follow-ups ("不能为空") are noise.
+    errors[before:] = [e for e in errors[before:]
+                       if (e.line, e.column) not in raw.formula_cells]
+    check_stored(raw.sheet, located, errors)
+    return located
+
+
+def read_incoming(path: Path, max_bytes: int | None = None,
+                  ) -> tuple[dict[str, list[Located]], str | None, list[CellError]]:
+    """Parse every sheet under `path`; returns located records per kind, the note, errors.
+
+    Files bigger than `max_bytes` (default `grids.files.MAX_FILE_BYTES`) are refused unread.
+    """
     errors: list[CellError] = []
     incoming: dict[str, list[Located]] = defaultdict(list)
     note: str | None = None
-    for raw in read_path(path, errors):
+    for raw in read_path(path, errors, max_bytes):
         if raw.note and note is None:
             note = "\n".join(raw.note)
         if not raw.header:
             continue
-        incoming[raw.sheet.kind].extend(
-            parse_sheet(raw.sheet, raw.source, raw.header_line, raw.header, raw.rows, errors))
+        incoming[raw.sheet.kind].extend(_parse(raw, errors))
     return incoming, note, errors
 
 
@@ -151,9 +262,9 @@ def _check_overlaps(merged: Directory, incoming: dict[str, list[Located]],
                                             f"{name}的楼栋与网格 {other_code} 的覆盖范围重叠"))
 
 
-def import_path(engine: Engine, path: Path) -> ImportReport:
+def import_path(engine: Engine, path: Path, max_bytes: int | None = None) -> ImportReport:
     """Validate everything under `path`, then upsert it in one transaction."""
-    incoming, note, errors = read_incoming(path)
+    incoming, note, errors = read_incoming(path, max_bytes)
     if not errors and not any(incoming.values()):
         errors.append(CellError(path.name, 0, 0, "", "没有找到任何数据行"))
     with Session(engine, future=True) as session, session.begin():

@@ -92,15 +92,17 @@ _LEVELS = {**{lv.value: lv for lv in OfficeLevel}, **{lv.name.lower(): lv for lv
 @dataclass(frozen=True)
 class CellError:
     source: str
-    line: int
-    column: int          # 1-based; 0 when the problem concerns the whole row
+    line: int            # 1-based; 0 when the problem concerns the whole file
+    column: int          # 1-based; 0 when the problem concerns the whole row or file
     header: str
     reason: str
 
     def __str__(self) -> str:
-        where = f"{self.source} 第{self.line}行"
+        where = self.source
+        if self.line:
+            where += f" 第{self.line}行"
         if self.column:
-            where += f" 第{self.column}列（{self.header}）"
+            where += f" 第{self.column}列" + (f"（{self.header}）" if self.header else "")
         return f"{where}：{self.reason}"
 
 
@@ -317,34 +319,37 @@ def parse_sheet(sheet: Sheet, source: str, header_line: int, header: Sequence[st
 
 def write_rows(sheet: Sheet, records: Sequence[Any]) -> list[list[str]]:
     """Rows (without header) for `records`, the inverse of parse_sheet."""
-    return [[_cell(sheet.kind, key, record) for key, _ in sheet.columns] for record in records]
+    return [[cell_text(sheet.kind, key, record) for key, _ in sheet.columns] for record in records]
 
 
 def _number(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
-def _cell(kind: str, key: str, r: Any) -> str:
+_SPECIAL: dict[tuple[str, str], Callable[[Any], str]] = {
+    ("communities", "street"): lambda r: r.street_code,
+    ("estates", "community"): lambda r: r.community_code,
+    ("estates", "aliases"): lambda r: "、".join(r.aliases),
+    ("estates", "buildings"): lambda r: format_buildings(r.buildings),
+    ("grids", "community"): lambda r: r.community_code,
+    ("grids", "coordinator"): lambda r: r.coordinator_code or "",
+    ("grids", "office"): lambda r: r.office_code,
+    ("grids", "coverage"): lambda r: format_coverage(r.coverage),
+    ("groups", "grid"): lambda r: r.grid_code,
+    ("offices", "level"): lambda r: r.level.value,
+    ("offices", "street"): lambda r: r.street_code or "",
+    ("offices", "community"): lambda r: r.community_code or "",
+    ("offices", "services"): lambda r: "、".join(r.services),
+    ("offices", "lat"): lambda r: _number(r.latitude),
+    ("offices", "lon"): lambda r: _number(r.longitude),
+}
+
+
+def cell_text(kind: str, key: str, r: Any) -> str:
+    """The text of column `key` of record `r` of sheet `kind`, as written on export."""
     if kind == "coordinators" and key.startswith("account_"):
         return str(r.accounts.get(key.removeprefix("account_"), ""))
     if kind == "offices" and key.startswith("day"):
         return format_day(r.hours[int(key[3:])])
-    special: dict[tuple[str, str], Callable[[], str]] = {
-        ("communities", "street"): lambda: r.street_code,
-        ("estates", "community"): lambda: r.community_code,
-        ("estates", "aliases"): lambda: "、".join(r.aliases),
-        ("estates", "buildings"): lambda: format_buildings(r.buildings),
-        ("grids", "community"): lambda: r.community_code,
-        ("grids", "coordinator"): lambda: r.coordinator_code or "",
-        ("grids", "office"): lambda: r.office_code,
-        ("grids", "coverage"): lambda: format_coverage(r.coverage),
-        ("groups", "grid"): lambda: r.grid_code,
-        ("offices", "level"): lambda: r.level.value,
-        ("offices", "street"): lambda: r.street_code or "",
-        ("offices", "community"): lambda: r.community_code or "",
-        ("offices", "services"): lambda: "、".join(r.services),
-        ("offices", "lat"): lambda: _number(r.latitude),
-        ("offices", "lon"): lambda: _number(r.longitude),
-    }
-    getter = special.get((kind, key))
-    return getter() if getter else str(getattr(r, key))
+    getter = _SPECIAL.get((kind, key))
+    return getter(r) if getter else str(getattr(r, key))
