@@ -148,6 +148,50 @@ def workers(url: str, count: int, tmp: str) -> tuple[float, list[float], list[di
     return time.perf_counter() - started, peaks, stats
 
 
+def long_markdown(nbytes: int) -> str:
+    """A markdown notice of about `nbytes` UTF-8 bytes in paragraphs (a real street notice)."""
+    paragraph = ("**冬季送温暖**：各社区工会服务站即日起受理困难职工帮扶申请，"
+                 "请携带身份证、工会会员证和收入证明到所在社区服务站登记。")
+    parts: list[str] = []
+    size = 0
+    while size < nbytes:
+        parts.append(f"{len(parts) + 1}. {paragraph}")
+        size += len(parts[-1].encode()) + 2
+    return "\n\n".join(parts)
+
+
+def new_process_notices(fake: FakeProcess, tmp: str) -> None:
+    """Two notices to the same robots, each sent by a new `broadcast worker` process
+    (as every `cloud-doctor broadcast send` is), the second after the robots were idle
+    long enough to have their whole burst again: the second must take as long as the
+    first, not one pacing interval per message."""
+    groups = [g for g in recipients(fake, 9, "n") if g.platform == "wecom"]
+    limit = DEFAULT_LIMITS["wecom"]
+    url = f"sqlite:///{tmp}/new-process.db"
+    engine = db.create(url)
+    upgrade_all(engine)
+    body = long_markdown(5972)
+    outbox = Outbox(engine)
+    parts = len(render("wecom", "冬季送温暖", body, "markdown"))
+    bound = ideal_seconds({f"wecom:{g.send_target}": (parts, limit) for g in groups},
+                          CONCURRENCY, LATENCY)
+    print(f"\n# a {len(body.encode())}-byte markdown notice ({parts} messages per group) to "
+          f"{len(groups)} WeCom robots, each notice sent by a new dispatcher process")
+    walls = []
+    for round_ in (1, 2):
+        if round_ == 2:  # idle until every robot has its whole burst again
+            time.sleep(limit.burst * limit.interval + 1)
+        fake.reset()
+        outbox.create(NoticeDraft("冬季送温暖", body, "区总工会", Targets(everyone=True),
+                                  body_format="markdown"), recipients=groups)
+        wall, _, _ = workers(url, 1, tmp)
+        walls.append(wall)
+        print(f"  notice {round_}: {wall:5.2f} s, process start included "
+              f"({check(fake, len(groups))})")
+    print(f"second / first: {walls[1] / walls[0]:.2f} (target about 1); pacing allows "
+          f"{bound:.2f} s of sending, the rest is the process starting")
+
+
 def check(fake: FakeProcess, expected: int) -> str:
     s = fake.stats()
     lost = expected - s["targets"]
@@ -188,6 +232,7 @@ def main() -> int:
               f"speed-up {seq / wall:.1f}x (target >= 30x)")
         print(f"ideal bound: {bound:6.2f} s  (latency x ceil(groups / concurrency); no robot "
               f"gets more than one message)   ours/ideal {wall / bound:.2f} (target <= 1.5)")
+        new_process_notices(fake, tmp)
         if args.skip_large:
             return 0
         big = recipients(fake, args.large, "b")

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     channels = {"wecom": FakeWeCom(port=fake_port).credentials()}
     with tempfile.TemporaryDirectory(prefix="bench-connectors-") as workdir:
         logger.info("starting the assistant with %s", model.name)
-        with RasaStack(model, channels, Path(workdir)) as stack:
+        with RasaStack(model, channels, Path(workdir), rest=True) as stack:
             return asyncio.run(run(stack, fake_port, args.groups, args.bursts, args.timeout))
 
 

@@ -18,9 +18,10 @@ import yaml
 from bot.training import train
 from core.settings import Settings, check_secret, make_private
 
-# The largest request body the Rasa server and the action server accept: the platforms'
-# callbacks are a few KB (a message is cut at MAX_MESSAGE_CHARS anyway).
-REQUEST_MAX_BYTES = 1024 * 1024
+# The largest request body Sanic buffers for the Rasa server and the action server
+# (its default is 100 MB): the platforms' callbacks are a few KB. The connectors refuse
+# bodies over their own `max_body_bytes` (1 MiB) with a JSON 413 first.
+REQUEST_MAX_BYTES = 2 * 1024 * 1024
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,11 @@
 """The Sanic side every group-chat connector shares (one base, not copies).
 
-Per webhook request: verify then parse (the platform's protocol object) →
-answer URL checks at once → drop platform retries (dedupe on the message id) →
-decide (group rule / @-mention, flood limit, non-text) → run the assistant in a
-tracked background task → acknowledge within the platform's deadline. The
+Per webhook request: refuse an oversized body (413) → verify then parse (the
+platform's protocol object) → answer URL checks at once → bound the message once
+(`IncomingMessage.bounded()`: text clipped to MAX_MESSAGE_CHARS, lone surrogates
+dropped) → drop platform retries (dedupe on the message id) → decide (group
+rule / @-mention, flood limit, non-text) → run the assistant in a tracked
+background task → acknowledge within the platform's deadline. The
 reply goes out once per turn, in the same chat, @-mentioning the asker.
 Platforms that can answer in the HTTP response (OneBot quick operation, web
 chat) wait up to `inline_wait` seconds for it and fall back to their push API.
@@ -158,7 +160,7 @@ class GroupChatInput(InputChannel, ABC, Generic[ClientT]):
 
         @bp.route("/webhook", methods=["GET", "POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            return await self.handle(_raw(request), on_new_message)
+            return await self.handle(self.raw_request(request), on_new_message)
 
         @bp.listener("before_server_stop")
         async def drain(*_: Any) -> None:
@@ -167,13 +169,21 @@ class GroupChatInput(InputChannel, ABC, Generic[ClientT]):
         self.extra_routes(bp)
         return bp
 
+    def raw_request(self, request: Request) -> RawRequest:
+        """What the protocol sees of the request; `client` is the peer's address."""
+        return _raw(request, client=request.ip)
+
     async def handle(self, raw: RawRequest, on_new_message: OnNewMessage) -> HTTPResponse:
+        if len(raw.body) > self.options.max_body_bytes:
+            logger.warning("%s: refused a %d-byte body (limit %d)", self.platform, len(raw.body),
+                           self.options.max_body_bytes)
+            return response.json({"error": notices.TOO_LARGE}, status=413)
         try:
             event = self.protocol.handle(raw)
         except InboundError as exc:
             logger.warning("%s: rejected a webhook call with %s: %s", self.platform, exc.status, exc)
             return response.json({"error": str(exc)}, status=exc.status)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
             # A payload shape the parser did not expect: refuse it, keep the cause in the log.
             logger.warning("%s: unexpected payload shape", self.platform, exc_info=True)
             return response.json({"error": "unexpected payload"}, status=400)
@@ -184,7 +194,7 @@ class GroupChatInput(InputChannel, ABC, Generic[ClientT]):
         if isinstance(event, Ignored):
             logger.debug("%s: ignored (%s)", self.platform, event.reason)
             return self.acknowledge()
-        return await self.accept(event, on_new_message)
+        return await self.accept(event.bounded(), on_new_message)
 
     async def accept(self, message: IncomingMessage, on_new_message: OnNewMessage) -> HTTPResponse:
         if not await self.dedupe.claim(message.retry_key):
@@ -286,11 +296,12 @@ class GroupChatInput(InputChannel, ABC, Generic[ClientT]):
         self._client = None
 
 
-def _raw(request: Request) -> RawRequest:
+def _raw(request: Request, client: str) -> RawRequest:
     args = request.get_args(keep_blank_values=True)
     return RawRequest(
         method=request.method,
         query={key: values[0] for key, values in args.items() if values},
         headers={key.lower(): value for key, value in request.headers.items()},
         body=request.body or b"",
+        client=client,
     )

@@ -5,10 +5,12 @@ its `secret` → X-Signature). In `reply_mode: quick` (default) an answer ready 
 `quick_reply_wait` seconds rides back in the HTTP response as a quick operation
 ({"reply", "at_sender"}); a slower one, or any answer in `reply_mode: api`, goes out
 through send_group_msg with an `at` segment. Heartbeats are accepted and ignored.
+Without a `secret` every post is refused (401) unless `allow_unsigned: true`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
@@ -24,6 +26,8 @@ from platforms.message import IncomingMessage
 from platforms.protocol.onebot import PLATFORM, OneBotProtocol
 
 REPLY_MODES = ("quick", "api")
+
+logger = logging.getLogger(__name__)
 
 
 class OneBotOutput(GroupReplyOutput):
@@ -54,18 +58,31 @@ class OneBotInput(GroupChatInput[OneBotClient]):
         mode = str(creds.get("reply_mode") or "quick")
         if mode not in REPLY_MODES:
             raise RasaException(f"onebot reply_mode must be one of {REPLY_MODES}, got {mode!r}")
+        allow_unsigned = creds.get("allow_unsigned", False)
+        if not isinstance(allow_unsigned, bool):
+            raise RasaException("onebot allow_unsigned must be true or false")
         return cls(secret=str(creds.get("secret") or ""),
+                   allow_unsigned=allow_unsigned,
                    access_token=str(creds.get("access_token") or ""),
                    base_url=str(creds.get("base_url") or DEFAULT_BASE_URL),
                    reply_mode=mode,
                    quick_reply_wait=float(creds.get("quick_reply_wait", 3.0)),
                    options=ChannelOptions.from_credentials(creds))
 
-    def __init__(self, *, secret: str = "", access_token: str = "",
+    def __init__(self, *, secret: str = "", allow_unsigned: bool = False, access_token: str = "",
                  base_url: str = DEFAULT_BASE_URL, reply_mode: str = "quick",
                  quick_reply_wait: float = 3.0, options: ChannelOptions | None = None) -> None:
         options = options or ChannelOptions()
-        super().__init__(options, OneBotProtocol(secret, max_skew=options.skew(300.0)))
+        super().__init__(options, OneBotProtocol(secret, max_skew=options.skew(300.0),
+                                                 allow_unsigned=allow_unsigned))
+        if not secret and allow_unsigned:
+            logger.warning("onebot: allow_unsigned is on and no secret is set: anyone who can "
+                           "reach /webhooks/onebot/webhook can post as any QQ member of any "
+                           "group. Set the implementation's HTTP POST secret instead.")
+        elif not secret:
+            logger.error("onebot: no secret is set: every post to /webhooks/onebot/webhook "
+                         "will be refused (401). Set `secret` (the implementation's HTTP "
+                         "POST secret).")
         self.access_token = access_token
         self.base_url = base_url
         self.inline_wait = quick_reply_wait if reply_mode == "quick" else 0.0

@@ -11,6 +11,10 @@ from rasa.shared.exceptions import RasaException
 from connectors.policy import GroupRule
 from core.normalize import DEFAULT_BOT_NAMES
 
+# What a platform sends is a few kB (an encrypted envelope, an event with a
+# message of at most a few thousand characters); 1 MiB leaves a wide margin.
+MAX_BODY_BYTES = 1 << 20
+
 
 @dataclass(frozen=True)
 class ChannelOptions:
@@ -24,6 +28,7 @@ class ChannelOptions:
     assistant_timeout: float = 45.0
     max_concurrent_turns: int = 4  # turns (assistant + reply) running at once
     max_clock_skew: float | None = None  # None = the platform's default window
+    max_body_bytes: int = MAX_BODY_BYTES  # larger webhook bodies get 413, unparsed
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any]) -> ChannelOptions:
@@ -49,6 +54,7 @@ class ChannelOptions:
                 assistant_timeout=float(credentials.get("assistant_timeout", 45.0)),
                 max_concurrent_turns=int(credentials.get("max_concurrent_turns", 4)),
                 max_clock_skew=float(skew) if skew is not None else None,
+                max_body_bytes=int(credentials.get("max_body_bytes", MAX_BODY_BYTES)),
             )
         except (TypeError, ValueError) as exc:
             raise RasaException(f"invalid connector setting: {exc}") from exc

@@ -1,5 +1,8 @@
 """Whether and how to answer a message: group rules (@-mention, keyword, answer
-everything), mention stripping, flood limit and the non-text cases. Pure code."""
+everything), mention stripping, flood limit and the non-text cases. Pure code.
+
+The message arrives already bounded (`IncomingMessage.bounded()`, applied by the
+connector right after parsing): its text is at most `core.normalize.MAX_MESSAGE_CHARS`."""
 
 from __future__ import annotations
 
@@ -13,8 +16,6 @@ from connectors import notices
 from connectors.flood import FloodGuard, Verdict
 from core.normalize import MentionMatcher, Normalizer
 from platforms.message import IncomingMessage, MessageKind
-
-MAX_TEXT = 2000  # longer messages are cut before NLU; a question is never this long
 
 
 class Mode(str, Enum):
@@ -70,14 +71,12 @@ def has_words(text: str) -> bool:
 class AnswerPolicy:
     def __init__(self, matcher: MentionMatcher, flood: FloodGuard,
                  default_rule: GroupRule = GroupRule(),
-                 group_rules: Mapping[str, GroupRule] | None = None,
-                 max_text: int = MAX_TEXT) -> None:
+                 group_rules: Mapping[str, GroupRule] | None = None) -> None:
         self.matcher = matcher
         self.normalizer = Normalizer(matcher.bot_names)
         self.flood = flood
         self.default_rule = default_rule
         self.group_rules = dict(group_rules or {})
-        self.max_text = max_text
 
     def rule_for(self, group_id: str) -> GroupRule:
         return self.group_rules.get(group_id, self.default_rule)
@@ -106,4 +105,4 @@ class AnswerPolicy:
             if not explicit:
                 return Decision(Action.IGNORE, reason="no words")
             return Decision(Action.NOTICE, notices.EMPTY_QUESTION, reason="no words")
-        return Decision(Action.ASK, text[: self.max_text])
+        return Decision(Action.ASK, text)

@@ -1,32 +1,56 @@
 """Web chat for the union website, plus the demo page that simulates a grid group.
 
-POST /webhooks/webchat/webhook  {"group_id", "user_id", "user_name", "text", "message_id"}
-→ {"replies": [{"text": ...}]}. In a group (group_id set) the bot answers only
-when @-mentioned (or per the group's rule) and prefixes its reply with "@<asker> ";
-a 1:1 chat (no group_id) is always answered. GET /webhooks/webchat/ serves the
-demo page. The browser waits for the answer, so it comes back in the HTTP response.
-GET /webhooks/webchat/notices?group_id=…&after=ID gives the union's broadcast
-notices for that web group (the broadcaster stores them; the page polls).
+POST /webhooks/webchat/session → {"session", "user_id", "expires_in"}: a signed
+session (see `platforms.protocol.webchat`); the browser sends it with every message.
+POST /webhooks/webchat/webhook  {"group_id", "user_name", "text", "message_id"} with
+header `X-Session: <session>` (or a "session" field) → {"replies": [{"text": ...}]}.
+A missing, forged or expired session is a 401; the user id is the session's. In a
+group (group_id set) the bot answers only when @-mentioned (or per the group's rule)
+and prefixes its reply with "@<asker> "; a 1:1 chat (no group_id) is always answered.
+Besides the per-session flood limit, each client address (IPv6: each /64) may post
+`address_flood_limit` messages per `flood_window` (429 beyond), and when more than
+`max_waiting_turns` questions wait for the assistant, new ones get 503 (busy).
+The client address is the peer's; X-Forwarded-For is believed only from the
+`trusted_proxies` (addresses or CIDR ranges) configured in the channel's block.
+GET /webhooks/webchat/ serves the demo page. GET /webhooks/webchat/notices?group_id=…
+&after=ID gives the union's broadcast notices for that web group (the page polls).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import stat
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.base import GroupChatInput, GroupReplyOutput
+from connectors import notices
+from connectors.base import GroupChatInput, GroupReplyOutput, OnNewMessage
+from connectors.flood import FloodGuard, Verdict
 from connectors.options import ChannelOptions
 from core.normalize import DEFAULT_BOT_NAMES
-from platforms.message import IncomingMessage
-from platforms.protocol.webchat import PLATFORM, WebChatProtocol
+from platforms.message import IncomingMessage, RawRequest
+from platforms.protocol.webchat import (
+    PLATFORM,
+    SESSION_TTL,
+    IPNetwork,
+    SessionSigner,
+    WebChatProtocol,
+    client_address,
+    parse_networks,
+    rate_key,
+)
 
 if TYPE_CHECKING:
     from broadcast.webfeed import WebNoticeFeed
@@ -34,6 +58,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _DEMO_PAGE = Path(__file__).parent / "static" / "demo.html"
+SECRET_FILE = "webchat_secret"     # in DATA_DIR, when no session_secret is configured
+MAX_NOTICE_ID = 2**63 - 1          # notice ids are BIGINT
+ADDRESS_FLOOD_LIMIT = 12           # messages per client address per flood_window
+MAX_WAITING_TURNS = 20             # questions waiting for a turn slot before "busy"
 
 
 class WebChatOutput(GroupReplyOutput):
@@ -54,13 +82,38 @@ class WebChatInput(GroupChatInput[None]):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(options=ChannelOptions.from_credentials(credentials or {}))
+        creds = dict(credentials or {})
+        secret = str(creds.get("session_secret") or "")
+        if secret and len(secret) < 16:
+            raise RasaException("webchat session_secret must be at least 16 characters")
+        proxies = creds.get("trusted_proxies") or []
+        if isinstance(proxies, str):
+            proxies = [proxies]
+        try:
+            return cls(options=ChannelOptions.from_credentials(creds),
+                       session_secret=secret,
+                       session_ttl=float(creds.get("session_ttl", SESSION_TTL)),
+                       trusted_proxies=parse_networks(proxies),
+                       address_flood_limit=int(creds.get("address_flood_limit",
+                                                         ADDRESS_FLOOD_LIMIT)),
+                       max_waiting_turns=int(creds.get("max_waiting_turns", MAX_WAITING_TURNS)))
+        except (TypeError, ValueError) as exc:
+            raise RasaException(f"invalid webchat setting: {exc}") from exc
 
     def __init__(self, bot_names: tuple[str, ...] = DEFAULT_BOT_NAMES,
-                 options: ChannelOptions | None = None) -> None:
+                 options: ChannelOptions | None = None, *, session_secret: str = "",
+                 session_ttl: float = SESSION_TTL, trusted_proxies: tuple[IPNetwork, ...] = (),
+                 address_flood_limit: int = ADDRESS_FLOOD_LIMIT,
+                 max_waiting_turns: int = MAX_WAITING_TURNS) -> None:
         options = options or ChannelOptions(bot_names=bot_names)
-        super().__init__(options, WebChatProtocol())
+        key: bytes | Callable[[], bytes] = session_secret.encode() if session_secret \
+            else _file_secret
+        self.sessions = SessionSigner(key, ttl=session_ttl)
+        super().__init__(options, WebChatProtocol(self.sessions))
         self.bot_names = options.bot_names
+        self.trusted_proxies = trusted_proxies
+        self.address_flood = FloodGuard(address_flood_limit, options.flood_window)
+        self.max_waiting_turns = max(0, max_waiting_turns)
         # The turn enforces assistant_timeout itself, so the browser always gets its answer.
         self.inline_wait = options.assistant_timeout + 5.0
         self.feed: WebNoticeFeed | None = None  # opened on the first /notices call
@@ -78,10 +131,38 @@ class WebChatInput(GroupChatInput[None]):
         prefix = f"@{message.user_name} " if message.is_group else ""
         return response.json({"replies": [{"text": prefix + text} for text in texts]})
 
+    def raw_request(self, request: Request) -> RawRequest:
+        client = client_address(request.ip, request.headers.getall("x-forwarded-for", []),
+                                self.trusted_proxies)
+        return replace(super().raw_request(request), client=client)
+
+    async def handle(self, raw: RawRequest, on_new_message: OnNewMessage) -> HTTPResponse:
+        """Per-address limit and the backlog bound first: both refuse before any work."""
+        if self.address_flood.check(rate_key(raw.client)) is not Verdict.ALLOW:
+            logger.info("web: address %s over its message limit", raw.client)
+            return response.json({"error": notices.ADDRESS_FLOODED}, status=429,
+                                 headers={"Retry-After": f"{self.options.flood_window:.0f}"})
+        waiting = self.pending - self.options.max_concurrent_turns
+        if waiting >= self.max_waiting_turns:
+            logger.warning("web: %d questions waiting; answering busy", waiting)
+            return response.json({"error": notices.BUSY}, status=503,
+                                 headers={"Retry-After": "10"})
+        return await super().handle(raw, on_new_message)
+
+    def new_session(self) -> HTTPResponse:
+        session = self.sessions.issue()
+        return response.json({"session": session.token, "user_id": session.user_id,
+                              "expires_in": int(self.sessions.ttl)},
+                             headers={"Cache-Control": "no-store"})
+
     def extra_routes(self, blueprint: Blueprint) -> None:
         @blueprint.route("/", methods=["GET"])
         async def demo(_: Request) -> HTTPResponse:
             return response.html(_DEMO_PAGE.read_text(encoding="utf-8"))
+
+        @blueprint.route("/session", methods=["POST"])
+        async def session(_: Request) -> HTTPResponse:
+            return self.new_session()
 
         @blueprint.route("/notices", methods=["GET"])
         async def notices(request: Request) -> HTTPResponse:
@@ -95,8 +176,11 @@ class WebChatInput(GroupChatInput[None]):
             return response.json({"error": "缺少 group_id 参数"}, status=400)
         after: int | None = None
         if after_text is not None:
-            if not after_text.isdigit():
+            if not (after_text.isascii() and after_text.isdigit()):
                 return response.json({"error": "after 应为非负整数（上次收到的通知编号）"},
+                                     status=400)
+            if len(after_text) > len(str(MAX_NOTICE_ID)) or int(after_text) > MAX_NOTICE_ID:
+                return response.json({"error": f"after 超出范围：通知编号不大于 {MAX_NOTICE_ID}"},
                                      status=400)
             after = int(after_text)
         from broadcast.webfeed import UnknownRoom
@@ -117,3 +201,44 @@ class WebChatInput(GroupChatInput[None]):
 
             self.feed = WebNoticeFeed(db.engine_for(Settings.current().database_url))
         return self.feed
+
+
+def _file_secret() -> bytes:
+    from core.settings import Settings
+
+    return load_secret(Settings.current().data_dir / SECRET_FILE)
+
+
+def load_secret(path: Path) -> bytes:
+    """The session key in `path`, created (32 random bytes, hex, mode 0600) if missing.
+    Created under a temporary name and linked into place, so processes starting
+    together agree on one key and none reads a half-written file."""
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, f"{secrets.token_hex(32)}\n".encode())
+    finally:
+        os.close(fd)
+    try:
+        os.link(temporary, path)
+        logger.info("web chat session key generated into %s", path)
+    except FileExistsError:
+        pass  # another process was first: use its key
+    finally:
+        temporary.unlink()
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> bytes:
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < 32:
+        raise RasaException(f"{path} holds no usable key: delete it to have a new one generated")
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o600)
+        logger.warning("web chat session key file %s was readable by others; now mode 0600", path)
+    return secret.encode("ascii")

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from core.normalize import clip
 from platforms.errors import MalformedPayload
+
+MAX_NAME_CHARS = 64   # a display name; platforms allow far fewer
+MAX_ID_CHARS = 256    # user, group and message ids; platforms' are much shorter
 
 
 class MessageKind(str, Enum):
@@ -35,6 +39,7 @@ class RawRequest:
     query: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    client: str = ""  # the client's address (the peer, or the trusted proxy's hop)
 
     def json(self) -> Any:
         return parse_json(self.body)
@@ -66,6 +71,20 @@ class IncomingMessage:
     def retry_key(self) -> str:
         return f"{self.platform}:{self.dedupe_key or self.message_id}"
 
+    def bounded(self) -> IncomingMessage:
+        """The message as the rest of the bot may see it, applied once right after
+        parsing: the text clipped to MAX_MESSAGE_CHARS, names and ids bounded, and
+        lone surrogates (half an emoji, which nothing downstream can encode) dropped."""
+        return replace(
+            self,
+            text=clip(self.text),
+            user_name=clip(self.user_name, MAX_NAME_CHARS),
+            user_id=clip(self.user_id, MAX_ID_CHARS),
+            message_id=clip(self.message_id, MAX_ID_CHARS),
+            group_id=None if self.group_id is None else clip(self.group_id, MAX_ID_CHARS),
+            dedupe_key=clip(self.dedupe_key, MAX_ID_CHARS),
+        )
+
     def metadata(self) -> dict[str, Any]:
         """What custom actions find in tracker.latest_message["metadata"]."""
         return {
@@ -96,6 +115,8 @@ def parse_json(data: bytes | str) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # "[[[[…": the C decoder gives up past ~1000 levels
+        raise MalformedPayload("body is nested too deeply") from exc
 
 
 def json_object(data: bytes | str) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +29,7 @@ from platforms.message import (
     MessageKind,
     RawRequest,
     json_object,
+    parse_json,
     require_str,
 )
 from platforms.protocol.common import check_fresh, require_signature
@@ -162,10 +162,9 @@ def _content(message_type: str, content: Any) -> tuple[str, MessageKind]:
     if message_type not in ("text", "post"):
         return "", _KINDS.get(message_type, MessageKind.OTHER)
     try:
-        data = json.loads(content) if isinstance(content, str) else {}
-    except ValueError as exc:
-        raise MalformedPayload("message content is not JSON") from exc
-    data = _map(data)
+        data = _map(parse_json(content) if isinstance(content, str) else {})
+    except MalformedPayload as exc:
+        raise MalformedPayload(f"message content: {exc}") from exc
     if message_type == "text":
         return _str(data.get("text")) or "", MessageKind.TEXT
     parts: list[str] = [_str(data.get("title")) or ""]

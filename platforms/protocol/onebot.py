@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from platforms.errors import MalformedPayload
+from platforms.errors import MalformedPayload, VerificationFailed
 from platforms.message import (
     Event,
     Ignored,
@@ -42,9 +42,13 @@ def signature(secret: str, body: bytes) -> str:
 
 
 class OneBotProtocol:
+    """Without a `secret`, every post is refused unless `allow_unsigned` (the operator's
+    explicit choice: then anyone who reaches the URL can post as any QQ member)."""
+
     def __init__(self, secret: str = "", max_skew: float = 300.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *, allow_unsigned: bool = False) -> None:
         self.secret = secret
+        self.allow_unsigned = allow_unsigned
         self.max_skew = max_skew
         self.clock = clock
 
@@ -52,6 +56,8 @@ class OneBotProtocol:
         if self.secret:
             require_signature(signature(self.secret, raw.body), raw.headers.get("x-signature"),
                               "X-Signature")
+        elif not self.allow_unsigned:
+            raise VerificationFailed("no secret is configured and allow_unsigned is off")
         data = json_object(raw.body)
         post_type = data.get("post_type")
         if post_type == "meta_event":

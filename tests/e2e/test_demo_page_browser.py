@@ -98,6 +98,7 @@ async def test_notice_feed_answers_bad_requests_in_chinese(rasa_stack: RasaStack
         for query, status, words in [
             ("", 400, "缺少 group_id"),
             (f"?group_id={DEMO_GROUP}&after=abc", 400, "非负整数"),
+            (f"?group_id={DEMO_GROUP}&after={'1' * 23}", 400, "超出范围"),
             ("?group_id=web-nope", 404, "没有这个网页群"),
         ]:
             async with session.get(base + query) as res:

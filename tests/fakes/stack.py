@@ -41,7 +41,7 @@ class RasaStack:
     """The action server and the Rasa server as child processes, logs in `workdir`."""
 
     def __init__(self, model: Path, channels: Mapping[str, Mapping[str, Any]], workdir: Path,
-                 *, rest: bool = True) -> None:
+                 *, rest: bool = False) -> None:
         self.model = model
         self.channels = channels
         self.workdir = workdir
@@ -61,7 +61,7 @@ class RasaStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         credentials: dict[str, Any] = {CHANNEL_CLASSES[name]: dict(block)
                                        for name, block in self.channels.items()}
-        if self.rest:
+        if self.rest:  # unauthenticated: only for benches on this machine (not shipped)
             credentials["rest"] = None
         credentials_file = self.workdir / "credentials.yml"
         credentials_file.write_text(yaml.safe_dump(credentials, allow_unicode=True), "utf-8")

@@ -4,11 +4,16 @@ answered once, odd messages get a sensible reply or silence, never a crash."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
 
 from connectors import notices
+from connectors.options import MAX_BODY_BYTES
+from connectors.policy import Decision
+from core.normalize import MAX_MESSAGE_CHARS
+from platforms.message import Event, IncomingMessage, RawRequest
 from tests.fakes.harness import JOIN_ANSWER, Stack
 
 
@@ -115,3 +120,59 @@ async def test_an_unmentioned_group_message_is_left_alone(stack: Stack) -> None:
     fake = stack.fake
     await fake.send_group_message("20001", "1008", "谁家的快递放错了", mention=False)
     await _nothing_reached(stack)
+
+
+async def test_deeply_nested_json_is_a_400(stack: Stack) -> None:
+    fake = stack.fake
+    response = await fake.deliver(fake.text_message("20001", "1001", "你好"),
+                                  raw_body=b"[" * 100_000)
+    assert response.status == 400, response.body
+    assert "Traceback" not in response.body
+    await _nothing_reached(stack)
+
+
+async def test_an_oversized_body_is_a_413_before_parsing(stack: Stack) -> None:
+    fake = stack.fake
+    parsed: list[RawRequest] = []
+    protocol = stack.bot.channel.protocol
+    original = protocol.handle
+
+    def spy(raw: RawRequest) -> Event:
+        parsed.append(raw)
+        return original(raw)
+
+    protocol.handle = spy
+    body = b'{"text": "' + b"a" * (MAX_BODY_BYTES + 1) + b'"}'
+    response = await fake.deliver(fake.text_message("20001", "1001", "你好"), raw_body=body)
+    assert response.status == 413
+    assert parsed == []
+    await _nothing_reached(stack)
+
+
+async def test_the_policy_sees_the_text_already_bounded(stack: Stack) -> None:
+    seen: list[str] = []
+    policy = stack.bot.channel.policy
+    decide = policy.decide
+
+    def spy(message: IncomingMessage) -> Decision:
+        seen.append(message.text)
+        return decide(message)
+
+    policy.decide = spy
+    await stack.fake.send_group_message("20001", "1003", "农民工怎么入会" + "啊" * 10_000)
+    await stack.fake.wait_for_replies(1)
+    assert seen and all(len(text) <= MAX_MESSAGE_CHARS for text in seen)
+
+
+@pytest.mark.parametrize("name", ["dingtalk", "onebot"])
+async def test_a_lone_surrogate_never_fails_the_turn(name: str, stack_factory) -> None:
+    stack: Stack = await stack_factory(name, **({"reply_mode": "api"} if name == "onebot" else {}))
+    fake = stack.fake
+    payload = fake.text_message("20001", "1009", "农民工怎么入会\ud83d？")
+    body = json.dumps(payload).encode()  # "\ud83d" as a JSON escape, as clients send it
+    response = await fake.deliver(payload, raw_body=body)
+    assert response.status in (200, 204)
+    [reply] = await fake.wait_for_replies(1)
+    assert reply.text == JOIN_ANSWER
+    [message] = stack.agent.messages
+    assert message.text == "农民工怎么入会？"

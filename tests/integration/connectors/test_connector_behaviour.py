@@ -12,6 +12,7 @@ import pytest
 from connectors import notices
 from tests.fakes import FakeFeishu, FakeOneBot, FakeWeCom
 from tests.fakes.harness import JOIN_ANSWER, Stack
+from tests.fakes.webchat import bot_user_id
 
 
 @pytest.mark.parametrize("name", ["wecom", "dingtalk", "feishu", "onebot"])
@@ -51,6 +52,24 @@ async def test_onebot_heartbeats_are_accepted_and_ignored(stack_factory) -> None
     response = await stack.fake.deliver(stack.fake.heartbeat())
     assert response.status == 204
     assert stack.agent.messages == []
+
+
+async def test_onebot_refuses_unsigned_posts_unless_allowed(stack_factory, caplog) -> None:
+    stack: Stack = await stack_factory("onebot", secret="")
+    fake = stack.fake
+    assert isinstance(fake, FakeOneBot)
+    for signature in ("missing", "valid"):
+        response = await fake.deliver(fake.text_message("20001", "1001", "怎么入会？"),
+                                      signature=signature)
+        assert response.status == 401
+    assert stack.agent.messages == []
+    with caplog.at_level(logging.WARNING, logger="connectors.onebot"):
+        allowed: Stack = await stack_factory("onebot", secret="", allow_unsigned=True)
+    assert "allow_unsigned" in caplog.text
+    response = await allowed.fake.deliver(
+        allowed.fake.text_message("20001", "1001", "怎么入会？"), signature="missing")
+    assert response.json()["reply"] == JOIN_ANSWER
+
 
 
 async def test_an_assistant_failure_gets_an_apology(stack: Stack) -> None:
@@ -98,7 +117,8 @@ async def test_a_direct_chat_is_answered_without_a_mention(stack: Stack) -> None
                                                      mention=False))
     [reply] = await stack.fake.wait_for_replies(1)
     assert (reply.group_id, reply.mentioned, reply.text) == (None, None, JOIN_ANSWER)
-    assert stack.agent.messages[0].sender_id.endswith(":direct:1001")
+    user_id = await bot_user_id(stack.fake, "1001")
+    assert stack.agent.messages[0].sender_id.endswith(f":direct:{user_id}")
 
 
 async def test_wecom_url_check(stack_factory) -> None:

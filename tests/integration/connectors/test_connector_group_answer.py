@@ -5,6 +5,7 @@ stripped text, the sender id and the metadata."""
 from __future__ import annotations
 
 from tests.fakes.harness import JOIN_ANSWER, Stack
+from tests.fakes.webchat import bot_user_id
 
 
 async def test_group_question_is_answered_in_the_group_with_a_mention(stack: Stack) -> None:
@@ -18,8 +19,9 @@ async def test_group_question_is_answered_in_the_group_with_a_mention(stack: Sta
     assert reply.text == JOIN_ANSWER
     [message] = stack.agent.messages
     assert message.text == "农民工怎么入会？"
-    assert message.sender_id == f"{message.metadata['platform']}:20001:1001"
+    user_id = await bot_user_id(fake, "1001")
+    assert message.sender_id == f"{message.metadata['platform']}:20001:{user_id}"
     assert message.metadata["group_id"] == "20001"
-    assert message.metadata["user_id"] == "1001"
+    assert message.metadata["user_id"] == user_id
     assert message.metadata["message_id"]
     assert message.input_channel == stack.name

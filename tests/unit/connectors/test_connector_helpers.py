@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from rasa.core.channels.channel import InputChannel
 from rasa.shared.exceptions import RasaException
@@ -77,3 +79,30 @@ async def test_output_buffers_one_turn() -> None:
     await output.send_response("u", {"image": "https://example.invalid/a.png"})
     assert output.take() == ["您好", "请选择\n1. 入会\n2. 维权", "图片：https://example.invalid/a.png"]
     assert output.take() == []
+
+
+def test_guard_settings_from_credentials() -> None:
+    assert ChannelOptions().max_body_bytes == 1 << 20
+    assert ChannelOptions.from_credentials({"max_body_bytes": "4096"}).max_body_bytes == 4096
+    web = WebChatInput.from_credentials({"session_secret": "s" * 16, "trusted_proxies": "10.0.0.0/8",
+                                         "address_flood_limit": 3, "max_waiting_turns": 2,
+                                         "session_ttl": 60})
+    assert isinstance(web, WebChatInput)
+    assert [str(n) for n in web.trusted_proxies] == ["10.0.0.0/8"]
+    assert (web.address_flood.limit, web.max_waiting_turns, web.sessions.ttl) == (3, 2, 60)
+    for bad in ({"session_secret": "short"}, {"trusted_proxies": ["proxy.local"]},
+                {"address_flood_limit": "lots"}, {"address_flood_limit": 0}):
+        with pytest.raises(RasaException):
+            WebChatInput.from_credentials(bad)
+    with pytest.raises(RasaException, match="allow_unsigned"):
+        OneBotInput.from_credentials({"allow_unsigned": "yes"})
+
+
+def test_onebot_without_a_secret_says_so_at_start_up(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="connectors.onebot"):
+        OneBotInput.from_credentials({"secret": "s"})
+        assert caplog.records == []
+        OneBotInput.from_credentials({})
+        assert "will be refused" in caplog.text
+        OneBotInput.from_credentials({"allow_unsigned": True})
+        assert "allow_unsigned is on" in caplog.text

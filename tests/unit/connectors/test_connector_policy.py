@@ -17,6 +17,7 @@ from connectors.policy import (
     Mode,
     has_words,
 )
+from core.normalize import MAX_MESSAGE_CHARS
 from platforms.message import IncomingMessage, MessageKind
 
 MATCHER = MentionMatcher(("云博士",))
@@ -102,9 +103,13 @@ def test_nothing_to_ask_gets_a_prompt(text: str) -> None:
     assert (decision.action, decision.text) == (Action.NOTICE, notices.EMPTY_QUESTION)
 
 
-def test_long_text_is_cut() -> None:
-    decision = _policy().decide(replace(BASE, text="@云博士 " + "问" * 5000))
-    assert len(decision.text) == 2000
+def test_long_text_is_cut_before_the_policy_sees_it() -> None:
+    message = replace(BASE, text="@云博士 " + "问" * 5000 + "\ud83d").bounded()
+    assert len(message.text) == MAX_MESSAGE_CHARS
+    assert _policy().decide(message).text == "问" * (MAX_MESSAGE_CHARS - 5)
+    # A mention beyond the bound is not seen: nothing reads past MAX_MESSAGE_CHARS.
+    late = replace(BASE, text="问" * 5000 + " @云博士").bounded()
+    assert _policy().decide(late).action is Action.IGNORE
 
 
 def test_flood_is_per_user_with_one_notice() -> None:

@@ -76,3 +76,21 @@ def test_audio_and_rich_text() -> None:
     assert audio.user_id == "$:LWCP_v1:$xYz=="  # no staff id: the sender id is used
     rich = parse_message(_load("richtext_single.json"))
     assert (rich.kind, rich.text, rich.group_id) == (MessageKind.TEXT, "老板拖欠工资 怎么办", None)
+
+
+def test_a_lone_surrogate_is_parsed_and_cleaned() -> None:
+    payload = _load("text_group.json")
+    payload["text"]["content"] = " 农民工怎么入会\ud83d？"
+    payload["senderNick"] = "王师傅\ud83d"
+    body = json.dumps(payload).encode()
+    assert b"\\ud83d" in body  # a JSON escape, decoded to a lone surrogate
+    message = _protocol().handle(_request(body))
+    assert message.text == " 农民工怎么入会\ud83d？"
+    bounded = message.bounded()
+    assert (bounded.text, bounded.user_name) == (" 农民工怎么入会？", "王师傅")
+    bounded.text.encode("utf-8")
+
+
+def test_deeply_nested_json_is_malformed() -> None:
+    with pytest.raises(MalformedPayload, match="nested"):
+        _protocol().handle(_request(b"[" * 100_000))

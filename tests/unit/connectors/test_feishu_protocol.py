@@ -127,3 +127,22 @@ def test_messages_from_apps_are_ignored() -> None:
     event = _load("text_group.json")["event"]
     event["sender"]["sender_type"] = "app"
     assert isinstance(parse_message_event("e", event, "ou_cloud_doctor_bot"), Ignored)
+
+
+def test_a_lone_surrogate_is_parsed_and_cleaned() -> None:
+    payload = _load("text_group.json")
+    payload["event"]["message"]["content"] = json.dumps({"text": "@_user_1 怎么入会\ud83d？"})
+    message = _protocol().handle(_signed(payload))  # escaped twice: content is JSON in JSON
+    assert isinstance(message, IncomingMessage)
+    assert message.text == "怎么入会\ud83d？"
+    assert message.bounded().text == "怎么入会？"
+    message.bounded().text.encode("utf-8")
+
+
+def test_deeply_nested_json_is_malformed() -> None:
+    with pytest.raises(MalformedPayload, match="nested"):
+        FeishuProtocol(TOKEN, clock=lambda: NOW).handle(RawRequest("POST", body=b"[" * 100_000))
+    payload = _load("text_group.json")
+    payload["event"]["message"]["content"] = "[" * 100_000  # the JSON inside the event
+    with pytest.raises(MalformedPayload, match="nested"):
+        _protocol().handle(_signed(payload))

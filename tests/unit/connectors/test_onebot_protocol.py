@@ -55,10 +55,30 @@ def test_heartbeat_is_ignored_but_still_verified() -> None:
         _protocol().handle(_request(_load("heartbeat.json"), secret=None))
 
 
-def test_without_a_secret_nothing_is_required() -> None:
+def test_without_a_secret_unsigned_posts_are_refused() -> None:
     protocol = OneBotProtocol("", clock=lambda: 1700000010)
+    for payload in (_load("group_at.json"), _load("heartbeat.json")):
+        with pytest.raises(VerificationFailed) as caught:
+            protocol.handle(_request(payload, secret=None))
+        assert caught.value.status == 401
+
+
+def test_unsigned_posts_only_when_explicitly_allowed() -> None:
+    protocol = OneBotProtocol("", clock=lambda: 1700000010, allow_unsigned=True)
     assert isinstance(protocol.handle(_request(_load("group_at.json"), secret=None)),
                       IncomingMessage)
+
+
+def test_a_lone_surrogate_is_parsed_and_cleaned() -> None:
+    payload = _load("group_at.json")
+    payload["message"][2]["data"]["text"] = " 拖欠工资\ud83d怎么办"
+    payload["sender"]["card"] = "王师傅\ud83d"
+    message = _protocol().handle(_request(payload))
+    assert isinstance(message, IncomingMessage)
+    assert message.text == "拖欠工资\ud83d怎么办"
+    bounded = message.bounded()
+    assert (bounded.text, bounded.user_name) == ("拖欠工资怎么办", "王师傅")
+    bounded.text.encode("utf-8")
 
 
 def test_old_events_are_stale() -> None:

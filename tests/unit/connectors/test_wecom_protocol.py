@@ -127,3 +127,29 @@ def test_at_all_alone_is_not_a_mention() -> None:
     message = parse_robot_message(payload)
     assert isinstance(message, IncomingMessage)
     assert message.mentions_all and not message.mentioned
+
+
+def test_a_lone_surrogate_is_parsed_and_cleaned() -> None:
+    crypto = WeComCrypto("tok", AES_KEY)
+    payload = json.loads((DATA / "text_group.json").read_text(encoding="utf-8"))
+    payload["text"]["content"] = "@云博士 农民工怎么入会\ud83d？"
+    encrypt = crypto.encrypt(json.dumps(payload))  # "\ud83d" as a JSON escape
+    query = {"msg_signature": crypto.signature("1700000000", "n1", encrypt),
+             "timestamp": "1700000000", "nonce": "n1"}
+    raw = RawRequest("POST", query, {}, json.dumps({"encrypt": encrypt}).encode())
+    message = WeComRobotProtocol(crypto, clock=lambda: 1700000100).handle(raw)
+    assert isinstance(message, IncomingMessage)
+    assert message.text == "@云博士 农民工怎么入会\ud83d？"
+    assert message.bounded().text == "@云博士 农民工怎么入会？"
+
+
+def test_deeply_nested_json_is_malformed() -> None:
+    crypto = WeComCrypto("tok", AES_KEY)
+    nested = "[" * 100_000
+    encrypt = crypto.encrypt(nested)
+    query = {"msg_signature": crypto.signature("1700000000", "n1", encrypt),
+             "timestamp": "1700000000", "nonce": "n1"}
+    protocol = WeComRobotProtocol(crypto, clock=lambda: 1700000100)
+    for body in (nested.encode(), json.dumps({"encrypt": encrypt}).encode()):  # outside, inside
+        with pytest.raises(MalformedPayload, match="nested"):
+            protocol.handle(RawRequest("POST", query, {}, body))
