@@ -14,6 +14,7 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.utils.endpoints import EndpointConfig
 
+from core.normalize import clip
 from core.topics import TopicResult, topic_of
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Assistant:
         return cls(agent)
 
     async def parse(self, text: str) -> dict[str, Any]:
-        return await self._agent.parse_message(text)
+        return await self._agent.parse_message(clip(text))
 
     async def classify(self, text: str) -> TopicResult:
         return topic_of(await self.parse(text))
@@ -69,6 +70,7 @@ class Assistant:
     async def ask(self, text: str, sender_id: str | None = None,
                   metadata: dict[str, Any] | None = None) -> Answer:
         """Run one full dialogue turn; a fresh conversation unless sender_id is given."""
+        text = clip(text)  # the one bound, before anything expensive
         sender = sender_id or f"cli:{uuid.uuid4().hex}"
         channel = CollectingOutputChannel()
         await self._agent.handle_message(

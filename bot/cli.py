@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
@@ -99,7 +100,9 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 print(answer.answer)
             return 0
-        for line in sys.stdin:
+        # A line with bytes that are not UTF-8 still gets its answer (they become U+FFFD).
+        lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        for line in lines:
             text = line.rstrip("\n")
             if not text.strip():
                 continue
