@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy core platforms grids broadcast connectors actions console bot bench
+	$(BIN)/mypy core platforms grids broadcast tickets connectors actions console bot bench
 
 validate: install
 	$(BIN)/rasa data validate --fail-on-warnings --quiet

@@ -1,5 +1,6 @@
 """The staff application: the broadcaster's HTTP API, with the dispatcher and the
-scheduler of notices running in the same process.
+scheduler of notices running in the same process, and the tickets' API
+(`console.tickets_api`) over one `TicketService` of the process.
 
 `create_app(settings)` wires it (the only place that does); the dispatcher,
 scheduler, engine and HTTP session are opened in `app.cleanup_ctx` and closed on
@@ -13,6 +14,7 @@ The token itself is never logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -20,17 +22,23 @@ import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
-from bot.compose import running
+from bot.compose import running, ticket_service
 from console import staff_api as api
+from console import tickets_api
+from core.clock import shanghai_now
 from core.settings import Settings, check_secret, make_private
+from tickets.notifier import Notifier
 
 logger = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 RUNNING = api.RUNNING          # the dispatcher + scheduler of this process
 STOP = web.AppKey("broadcast_stop", asyncio.Event)
+BACK_OFFICE_STOP = web.AppKey("back_office_stop", asyncio.Event)
+TIMER_SWEEP = 30.0   # seconds between looks at the tickets' timers
 TOKEN_FILE = "staff_token"
 
 
@@ -82,9 +90,56 @@ async def stop_broadcasting(app: web.Application) -> None:
     """On shutdown, before the graceful wait: `web.run_app` waits (up to its
     shutdown timeout) for every task started after start-up, and the dispatcher
     keeps some alive until `stop` is set."""
-    stop = app.get(STOP)
-    if stop is not None:
-        stop.set()
+    for key in (STOP, BACK_OFFICE_STOP):
+        stop = app.get(key)
+        if stop is not None:
+            stop.set()
+
+
+async def ticketing(app: web.Application) -> AsyncIterator[None]:
+    """The back office of this process (engine migrated, offices, holiday calendar,
+    grid coordinators), built once, before the dispatcher starts: if it cannot be
+    built, nothing is left running."""
+    service = await asyncio.to_thread(ticket_service, app[SETTINGS])
+    app[tickets_api.TICKETS] = service
+    warning = service.calendar.warning(shanghai_now().date())
+    if warning:
+        logger.warning("%s", warning)
+    yield
+
+
+async def back_office(app: web.Application) -> AsyncIterator[None]:
+    """The tickets' timers (yellow reminders, red escalations; swept every
+    `TIMER_SWEEP` seconds, inside working hours only) and the notifier that sends what
+    the back office says to people, for the lifetime of the app."""
+    settings, service = app[SETTINGS], app[tickets_api.TICKETS]
+    stop = asyncio.Event()
+    worker = f"staff-{os.getpid()}"
+
+    async def timers() -> None:
+        while not stop.is_set():
+            try:
+                fired = await asyncio.to_thread(service.sweep, worker)
+                if fired:
+                    logger.info("Ticket timers fired: %s", ", ".join(
+                        f"{f.number} {f.kind}{f.level or ''}" for f in fired))
+            except Exception:
+                logger.exception("Ticket timer sweep failed; trying again")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=TIMER_SWEEP)
+
+    onebot = (settings.onebot_api_url, settings.onebot_access_token) \
+        if settings.onebot_api_url else None
+    async with aiohttp.ClientSession() as session:
+        notifier = Notifier(service.engine, session, onebot=onebot)
+        tasks = {asyncio.create_task(timers(), name="ticket-timers"),
+                 asyncio.create_task(notifier.run(stop), name="ticket-notifier")}
+        app[BACK_OFFICE_STOP] = stop
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _report_dispatcher_end(task: asyncio.Task[object]) -> None:
@@ -97,13 +152,17 @@ def _report_dispatcher_end(task: asyncio.Task[object]) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=api.middlewares(), client_max_size=api.MAX_BODY)
+    app = web.Application(middlewares=[*api.middlewares(), tickets_api.errors],
+                          client_max_size=api.MAX_BODY)
     app[SETTINGS] = settings
     app[api.STAFF_TOKEN] = staff_token(settings)
+    app.cleanup_ctx.append(ticketing)      # first: a failure there leaves nothing running
+    app.cleanup_ctx.append(back_office)
     app.cleanup_ctx.append(broadcasting)
     # aiohttp 3.9 declares its signals in a way aiosignal 1.4's typing does not accept
     app.on_shutdown.append(stop_broadcasting)  # type: ignore[arg-type]
     api.setup(app)
+    tickets_api.setup(app)
     return app
 
 

@@ -196,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.broadcast_cli import register as register_broadcast
 
     register_broadcast(sub)
+    from bot.tickets_cli import register as register_tickets
+
+    register_tickets(sub)
     return parser
 
 

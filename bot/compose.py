@@ -26,12 +26,16 @@ from broadcast.service import Broadcaster, Running
 from core import db
 from core.settings import Settings
 from grids import db as grid_db
+from tickets import db as tickets_db
+from tickets.factory import build as build_tickets
+from tickets.service import TicketService
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Every schema the application keeps in its database, in dependency order.
-SCHEMAS: tuple[Callable[[Engine], None], ...] = (grid_db.upgrade, broadcast_db.upgrade)
+SCHEMAS: tuple[Callable[[Engine], None], ...] = (grid_db.upgrade, broadcast_db.upgrade,
+                                                 tickets_db.upgrade)
 _migrated: set[str] = set()
 _lock = threading.Lock()
 
@@ -127,3 +131,11 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(main)
     uvloop.install()
     return asyncio.run(main)
+
+
+def ticket_service(settings: Settings, clock: Callable[[], float] | None = None) -> TicketService:
+    """The back office of this process (see `tickets.factory`), on the migrated engine."""
+    import time
+
+    open_engine(settings)
+    return build_tickets(settings, clock or time.time)

@@ -124,6 +124,9 @@ def serve(settings: Settings, train_first: bool = True) -> int:
             return 3
         model = found
     ensure_grid_directory(settings)
+    from bot.compose import open_engine
+
+    open_engine(settings)  # every schema migrated here, before the processes that use them
     endpoints = runtime_endpoints(settings)
     children = [subprocess.Popen(c.argv, cwd=project, env=c.env)
                 for c in processes(settings, model, endpoints)]

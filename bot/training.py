@@ -13,11 +13,15 @@ logger = logging.getLogger(__name__)
 
 MODEL_PREFIX = "cloud-doctor-"
 _CODE_INPUTS = ("bot/nlu.py", "core/normalize.py")
+# Data under data/ that is not training data: staff edit it without retraining.
+_NOT_TRAINING = ("calendar",)
 
 
 def training_inputs(project: Path, config: Path | None = None) -> list[Path]:
     files = [config or project / "config.yml", project / "domain.yml"]
-    files += sorted(p for p in (project / "data").rglob("*") if p.is_file())
+    data = project / "data"
+    files += sorted(p for p in data.rglob("*")
+                    if p.is_file() and p.relative_to(data).parts[0] not in _NOT_TRAINING)
     files += [project / rel for rel in _CODE_INPUTS]
     return files
 

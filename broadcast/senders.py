@@ -14,10 +14,8 @@ secret) for webhooks, the account for QQ, the room for the web.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -26,6 +24,7 @@ from broadcast.records import Job, RoomMessage
 from platforms.clients.dingtalk import DingTalkClient
 from platforms.clients.feishu import FeishuWebhookClient
 from platforms.clients.onebot import OneBotClient, text_segment
+from platforms.clients.webhook import split_secret
 from platforms.clients.wecom import WeComClient
 from platforms.errors import MessageRejected
 
@@ -43,14 +42,6 @@ class Sent:
 class OneBotAccount:
     base_url: str
     access_token: str = ""
-
-
-@functools.lru_cache(maxsize=4096)
-def split_secret(target: str) -> tuple[str, str]:
-    """`https://…/send?access_token=X#secret=SEC1` → (URL without fragment, "SEC1")."""
-    parts = urlsplit(target)
-    secret = parse_qs(parts.fragment).get("secret", [""])[0]
-    return urlunsplit(parts._replace(fragment="")), secret
 
 
 def pace_key(job_platform: str, send_via: str, send_target: str,

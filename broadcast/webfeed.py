@@ -1,12 +1,14 @@
 """Notices for the web chat rooms: the dispatcher stores them in `bc_web_messages`
-(in the same transaction as the delivery's outcome); the union website and the
-demo page read them here, by the web group's id in the grid directory."""
+(in the same transaction as the delivery's outcome), the back office posts its
+answers with `post()`; the union website and the demo page read them here, by the
+web group's id in the grid directory."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,15 @@ class WebNotice:
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "notice_id": self.notice_id, "text": self.text,
                 "created_at": self.created_at}
+
+
+def post(engine: Engine, room: str, text: str) -> int:
+    """Put a message of the union into a web room (the back office's answers use
+    it); the page shows it with the notices. Returns its id in the feed."""
+    with engine.begin() as conn:
+        result = conn.execute(insert(WebMessageRow).values(
+            room=room, notice_id=0, delivery_id=0, text=text, created_at=time.time()))
+        return int(result.inserted_primary_key[0])
 
 
 class WebNoticeFeed:

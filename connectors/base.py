@@ -27,13 +27,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors import notices
+from connectors.backoffice import BackOffice
 from connectors.dedupe import DedupeStore, MemoryDedupeStore
 from connectors.flood import FloodGuard
 from connectors.options import ChannelOptions
 from connectors.policy import Action, AnswerPolicy, Decision
 from core.normalize import MentionMatcher
 from platforms.errors import DeliveryError, InboundError
-from platforms.message import Event, Ignored, Immediate, IncomingMessage, RawRequest
+from platforms.message import Event, Ignored, Immediate, IncomingMessage, MessageKind, RawRequest
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class GroupChatInput(InputChannel, ABC, Generic[ClientT]):
             options.group_rules,
         )
         self.dedupe = dedupe or MemoryDedupeStore(ttl=options.dedupe_ttl)
+        self.backoffice: BackOffice | None = (BackOffice(self.policy.matcher)
+                                              if options.back_office else None)
         self._tasks: set[asyncio.Task[None]] = set()
         # Rasa answers a message in one stretch of CPU work without yielding. Unbounded,
         # a burst of N questions becomes one event-loop pass of N answers: every reply
@@ -201,7 +204,9 @@ class GroupChatInput(InputChannel, ABC, Generic[ClientT]):
             logger.info("%s: message %s already handled (platform retry)", self.platform,
                         message.message_id)
             return self.acknowledge()
-        decision = self.policy.decide(message)
+        decision = await self._back_office(message)
+        if decision is None:
+            decision = self.policy.decide(message)
         if decision.action is Action.IGNORE:
             logger.debug("%s: not answering %s: %s", self.platform, message.message_id,
                          decision.reason)
@@ -219,6 +224,20 @@ class GroupChatInput(InputChannel, ABC, Generic[ClientT]):
         if not task.done():
             return self.acknowledge()
         return self.answer_inline(message, output.take())
+
+    async def _back_office(self, message: IncomingMessage) -> Decision | None:
+        """Commands of coordinators and staff (#回复 …) and ratings (满意 / 不满意) are the
+        back office's, whether or not the bot was @-mentioned; the rest goes on."""
+        if self.backoffice is None or message.kind is not MessageKind.TEXT:
+            return None
+        try:
+            reply = await self.backoffice.handle(message)
+        except Exception:  # the back office being down must not silence the front desk
+            logger.exception("%s: the back office failed on message %s", self.platform,
+                             message.message_id)
+            return Decision(Action.NOTICE, notices.FAILED, reason="back office failed") \
+                if BackOffice.is_command(message.text) else None
+        return None if reply is None else Decision(Action.NOTICE, reply, reason="back office")
 
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coroutine)

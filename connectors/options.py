@@ -29,6 +29,7 @@ class ChannelOptions:
     max_concurrent_turns: int = 4  # turns (assistant + reply) running at once
     max_clock_skew: float | None = None  # None = the platform's default window
     max_body_bytes: int = MAX_BODY_BYTES  # larger webhook bodies get 413, unparsed
+    back_office: bool = True       # #回复 / #转办 commands and 满意 / 不满意 ratings (tickets)
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any]) -> ChannelOptions:
@@ -55,6 +56,7 @@ class ChannelOptions:
                 max_concurrent_turns=int(credentials.get("max_concurrent_turns", 4)),
                 max_clock_skew=float(skew) if skew is not None else None,
                 max_body_bytes=int(credentials.get("max_body_bytes", MAX_BODY_BYTES)),
+                back_office=bool(credentials.get("back_office", True)),
             )
         except (TypeError, ValueError) as exc:
             raise RasaException(f"invalid connector setting: {exc}") from exc

@@ -115,12 +115,20 @@ def alembic_config(migrations_dir: Path) -> Any:
     return config
 
 
+# Processes starting together (two dispatchers, the Rasa server and the staff API) must
+# not migrate at the same time: on PostgreSQL the runner holds this advisory lock for
+# the migration's transaction (SQLite serialises writers by itself).
+MIGRATION_LOCK = 0x636C6F7564  # "cloud"
+
+
 def upgrade(engine: Engine, migrations_dir: Path, revision: str = "head") -> None:
     """Bring the tables of `migrations_dir` up to `revision`."""
     from alembic import command
 
     config = alembic_config(migrations_dir)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

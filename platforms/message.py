@@ -58,6 +58,7 @@ class IncomingMessage:
     mentions_all: bool = False       # @all / @所有人
     dedupe_key: str = ""             # the id platform retries share (defaults to message_id)
     reply_to: Mapping[str, Any] = field(default_factory=dict)  # platform reply handles
+    quoted_id: str = ""              # the message this one quotes (replies to), where carried
 
     @property
     def is_group(self) -> bool:
@@ -83,6 +84,7 @@ class IncomingMessage:
             message_id=clip(self.message_id, MAX_ID_CHARS),
             group_id=None if self.group_id is None else clip(self.group_id, MAX_ID_CHARS),
             dedupe_key=clip(self.dedupe_key, MAX_ID_CHARS),
+            quoted_id=clip(self.quoted_id, MAX_ID_CHARS),
         )
 
     def metadata(self) -> dict[str, Any]:

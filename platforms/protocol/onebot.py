@@ -75,6 +75,7 @@ def parse_message(data: Mapping[str, Any]) -> IncomingMessage:
     texts: list[str] = []
     kinds: list[MessageKind] = []
     mentioned = mentions_all = False
+    quoted = ""
     for segment in segments:
         kind, seg = str(segment.get("type")), segment.get("data") or {}
         if kind == "text":
@@ -85,7 +86,9 @@ def parse_message(data: Mapping[str, Any]) -> IncomingMessage:
             mentions_all = mentions_all or qq == "all"
         elif kind in _KINDS:
             kinds.append(_KINDS[kind])
-        elif kind not in ("reply", "forward"):
+        elif kind == "reply":
+            quoted = str(seg.get("id") or "")
+        elif kind != "forward":
             kinds.append(MessageKind.OTHER)
     text = " ".join("".join(texts).split())
     sender = data.get("sender")
@@ -104,6 +107,7 @@ def parse_message(data: Mapping[str, Any]) -> IncomingMessage:
         mentions_all=mentions_all,
         dedupe_key=f"{self_id}:{message_id}",
         reply_to={"self_id": self_id},
+        quoted_id=quoted,
     )
 
 

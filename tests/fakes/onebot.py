@@ -56,8 +56,9 @@ class FakeOneBot(FakePlatform):
 
     def text_message(self, group_id: str | None, user_id: str, text: str, *,
                      mention: bool = True, message_id: str | None = None,
-                     user_name: str = "王师傅") -> dict[str, Any]:
-        segments = [self._at(str(SELF_ID))] if mention else []
+                     user_name: str = "王师傅", quote: str | None = None) -> dict[str, Any]:
+        segments = [{"type": "reply", "data": {"id": quote}}] if quote else []
+        segments += [self._at(str(SELF_ID))] if mention else []
         segments.append({"type": "text", "data": {"text": f" {text}" if mention else text}})
         return self._event(group_id, user_id, segments, message_id, user_name)
 

@@ -52,3 +52,11 @@ def test_fingerprint_covers_normaliser_code(tmp_path: Path) -> None:
     before = fingerprint(project, training_inputs(project))
     (project / "core" / "normalize.py").write_text("changed")
     assert fingerprint(project, training_inputs(project)) != before
+
+
+def test_the_holiday_calendar_is_not_a_training_input(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    before = fingerprint(project, training_inputs(project))
+    (project / "data" / "calendar").mkdir(parents=True, exist_ok=True)
+    (project / "data" / "calendar" / "holidays.yml").write_text("2027: {}")
+    assert fingerprint(project, training_inputs(project)) == before

@@ -180,3 +180,27 @@ def test_a_robot_idle_long_enough_gets_its_whole_burst_in_a_new_process(url: str
     finally:
         for pacer in made:
             pacer.close()
+
+
+@pytest.mark.postgres
+def test_processes_starting_together_migrate_one_after_the_other(pg: PostgresSchemas) -> None:
+    """Every schema upgraded from several engines at once (processes starting together):
+    the migration lock serialises them, none fails on a half-created table."""
+    from core import db as core_db
+    from grids import db as grid_db
+    from tickets import db as tickets_db
+
+    url = pg.new_url()
+    engines = [create_engine(url, future=True) for _ in range(4)]
+
+    def migrate(engine: Engine) -> None:
+        for upgrade in (grid_db.upgrade, broadcast_db.upgrade, tickets_db.upgrade):
+            upgrade(engine)
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(migrate, engines))
+        assert core_db.current_revision(engines[0], tickets_db.VERSION_TABLE) == "t0001"
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -8,8 +8,9 @@ import pytest
 from broadcast.model import InvalidNotice, InvalidSchedule, InvalidTarget, NoticeDraft, Targets
 from broadcast.pacing import DEFAULT_LIMITS, Limit, MemoryPacer, ideal_seconds, parse_limit
 from broadcast.scheduler import cron_trigger, next_times
-from broadcast.senders import pace_key, split_secret
+from broadcast.senders import pace_key
 from broadcast.service import parse_at
+from platforms.clients.webhook import split_secret
 
 
 class Clock:

@@ -45,6 +45,7 @@ def test_group_message_with_at_reply_and_face() -> None:
     assert message.user_name == "3号楼 王师傅"  # the group card wins over the nickname
     assert message.dedupe_key == "3300000001:-2147480001"
     assert message.kind is MessageKind.TEXT
+    assert message.quoted_id == "-2147480000"   # the reply segment: the message it quotes
 
 
 def test_heartbeat_is_ignored_but_still_verified() -> None:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the tickets (see tickets.db.upgrade)."""
