@@ -417,9 +417,15 @@ class TicketService:
         with self.session() as session, session.begin():
             due = session.execute(stmt.order_by(TimerRow.due_at).limit(limit)
                                   .with_for_update(skip_locked=True)).scalars().all()
+            if not due:
+                return fired
+            # the tickets in one query, the timers gone in one statement (still locked)
+            rows = {r.id: r for r in session.execute(select(TicketRow).where(
+                TicketRow.id.in_({t.ticket_id for t in due}))).scalars()}
+            session.execute(delete(TimerRow).where(TimerRow.id.in_([t.id for t in due]))
+                            .execution_options(synchronize_session=False))
             for timer in due:
-                row = session.get(TicketRow, timer.ticket_id)
-                session.delete(timer)
+                row = rows.get(timer.ticket_id)
                 if row is None or row.generation != timer.generation or not Status(row.status).open:
                     continue
                 fired.append(self._fire(session, row, timer, worker))
