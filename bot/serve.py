@@ -91,6 +91,44 @@ def processes(settings: Settings, model: Path, endpoints: Path) -> list[Process]
     ]
 
 
+WARM_UP_QUESTION = "联盟小区5号楼，最近的工会服务站在哪"
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    seconds: float
+    reply: str
+
+
+def warm_up(host: str, action_port: int, timeout: float = 120.0) -> WarmUp | None:
+    """Ask the action server one grid question at start-up, so that the first real
+    one does not wait for spaCy, the gazetteer and the directory to load (3.5 s
+    measured). Read-only; None (logged) when it failed."""
+    import json
+    import urllib.request
+
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    latest = {"text": WARM_UP_QUESTION, "intent": {"name": "find_office", "confidence": 1.0},
+              "entities": [], "metadata": {}}
+    call = {"next_action": "action_find_office", "sender_id": "warm-up", "version": "3.6.21",
+            "domain": {}, "tracker": {"sender_id": "warm-up", "slots": {},
+                                      "latest_message": latest, "events": [], "paused": False,
+                                      "followup_action": None, "active_loop": {},
+                                      "latest_action_name": None}}
+    request = urllib.request.Request(f"http://{host}:{action_port}/webhook",
+                                     data=json.dumps(call, ensure_ascii=False).encode(),
+                                     headers={"Content-Type": "application/json"})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            result = json.load(answer)
+    except (OSError, ValueError) as exc:
+        logger.warning("Warming up the action server failed: %s", exc)
+        return None
+    texts = [str(r.get("text") or "") for r in result.get("responses") or []]
+    return WarmUp(time.monotonic() - started, "\n".join(texts))
+
+
 def _wait_for_port(host: str, port: int, timeout: float) -> bool:
     import socket
 
@@ -139,6 +177,10 @@ def serve(settings: Settings, train_first: bool = True) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         if _wait_for_port(settings.host, settings.port, timeout=180):
+            if _wait_for_port(settings.host, settings.action_port, timeout=60):
+                warmed = warm_up(settings.host, settings.action_port)
+                if warmed is not None:
+                    logger.info("Action server warmed up in %.1f s", warmed.seconds)
             print(f"\n云博士已启动。演示页面: http://{settings.host}:{settings.port}/webhooks/webchat/\n"
                   f"工作人员接口（群发通知）: http://{settings.host}:{settings.staff_port}/api "
                   f"（令牌见 {settings.data_dir / 'staff_token'} 或 STAFF_API_TOKEN）\n"

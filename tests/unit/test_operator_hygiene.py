@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.serve import REQUEST_MAX_BYTES, processes
+from bot.serve import REQUEST_MAX_BYTES, processes, warm_up
 from core.settings import Settings, check_secret, make_private
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +59,19 @@ def test_the_action_server_really_listens_on_loopback_only(tmp_path: Path) -> No
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = _settings(tmp_path, ACTION_PORT=str(port))
+    from core.db import create
+    from grids import db as grid_db
+    from grids.generator import SAMPLE_DIR
+    from grids.importer import import_path
+
+    url = f"sqlite:///{tmp_path / 'grids.db'}"
+    engine = create(url)
+    grid_db.upgrade(engine)
+    import_path(engine, SAMPLE_DIR)
+    engine.dispose()
+    settings = _settings(tmp_path, ACTION_PORT=str(port), DATABASE_URL=url)
     actions = next(p for p in processes(settings, tmp_path, tmp_path) if p.name == "actions")
+    actions.env["DATABASE_URL"] = url
     proc = subprocess.Popen(actions.argv, cwd=ROOT, env=actions.env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -69,6 +80,13 @@ def test_the_action_server_really_listens_on_loopback_only(tmp_path: Path) -> No
             assert proc.poll() is None and time.monotonic() < deadline, "did not start"
             time.sleep(0.3)
         assert _listening(port) == {"0100007F"}   # 127.0.0.1, not 00000000 (0.0.0.0)
+        # start-up warms it with a real grid question (the directory, spaCy, the
+        # gazetteer load then), so the first member's question is answered at once
+        first = warm_up(settings.host, port)
+        assert first is not None and "联盟" in first.reply and "服务站" in first.reply
+        second = warm_up(settings.host, port)
+        assert second is not None and second.reply == first.reply
+        assert second.seconds < first.seconds
     finally:
         proc.terminate()
         proc.wait(timeout=15)
