@@ -40,10 +40,13 @@ typecheck: install
 validate: install
 	$(BIN)/rasa data validate --fail-on-warnings --quiet
 
-## Debian's chromium for the browser test of the demo page (Playwright drives it; no download).
+## Debian's chromium for the browser test of the demo page (Playwright drives it; no download),
+## and the CJK fonts so that its screenshots (var/screenshots/) show Chinese.
 browser:
 	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 \
 	  || echo "chromium could not be installed: the browser test of the demo page will be skipped"
+	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || apt-get install -y -q fonts-noto-cjk >/dev/null 2>&1 \
+	  || echo "fonts-noto-cjk could not be installed: screenshots will not show Chinese"
 
 ## Everything CI runs: lint, types, the full model (trained once, cached by fingerprint),
 ## then the suite (unit, integration incl. `rasa data validate` and `rasa test`, e2e).

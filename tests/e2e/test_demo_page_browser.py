@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -40,8 +41,14 @@ async def test_member_asks_in_the_demo_page_and_sees_the_answer(rasa_stack: Rasa
             assert answer.startswith("@王师傅 ")
             assert "入会" in answer
             assert await bot.count() == 1
+            # for a person to look at (var/ is not committed): the page as a member sees it
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOTS / "demo_page.png"), full_page=True)
         finally:
             await browser.close()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 async def dispatch_notice(database_url: str, title: str, body: str) -> int:
