@@ -104,12 +104,12 @@ class ActionCreateTicket(Action):
         asker, group = asker_of(tracker)
         question, topic, turns = question_of(tracker)
         resident = relay(question)
-        draft = TicketDraft(question=question, asker=asker, group_id=group,
-                            grid_code=None, topic=topic, kind=KIND_OF_TOPIC.get(topic, Kind.CONSULT),
-                            turns=turns, relayed_by=asker if resident else None, resident=resident)
         try:
             grid = await asyncio.to_thread(self._grid, asker.platform, group)
-            draft = TicketDraft(**{**draft.__dict__, "grid_code": grid})
+            draft = TicketDraft(question=question, asker=asker, group_id=group, grid_code=grid,
+                                topic=topic, kind=KIND_OF_TOPIC.get(topic, Kind.CONSULT),
+                                turns=turns, relayed_by=asker if resident else None,
+                                resident=resident)
             _, reply = await asyncio.to_thread(self._service().create, draft)
         except TicketError as exc:
             reply = str(exc)

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import secrets
-import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from bot.compose import running, ticket_service
 from console import staff_api as api
 from console import tickets_api
 from core.clock import shanghai_now
+from core.secret_files import read_or_create
 from core.settings import Settings, check_secret, make_private
 from tickets.notifier import Notifier
 
@@ -51,17 +51,10 @@ def staff_token(settings: Settings) -> str:
     if settings.staff_token:
         return check_secret("STAFF_API_TOKEN", settings.staff_token)
     path = token_path(settings)
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        token = ""
-    if token:
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            path.chmod(0o600)
-            logger.warning("Staff API token file %s was readable by others; now mode 0600",
-                           path)
-        logger.info("Staff API token read from %s", path)
-        return token
+    make_private(path.parent)
+    token = read_or_create(path, lambda: secrets.token_urlsafe(24), "Staff API token")
+    logger.info("Staff API token in %s (send it as 'Authorization: Bearer <token>')", path)
+    return token
     make_private(path.parent)
     token = secrets.token_urlsafe(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -137,5 +137,4 @@ def ticket_service(settings: Settings, clock: Callable[[], float] | None = None)
     """The back office of this process (see `tickets.factory`), on the migrated engine."""
     import time
 
-    open_engine(settings)
-    return build_tickets(settings, clock or time.time)
+    return build_tickets(settings, clock or time.time, engine=open_engine(settings))

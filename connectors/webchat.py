@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
-import stat
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +38,7 @@ from connectors.base import GroupChatInput, GroupReplyOutput, OnNewMessage
 from connectors.flood import FloodGuard, Verdict
 from connectors.options import ChannelOptions
 from core.normalize import DEFAULT_BOT_NAMES
+from core.secret_files import read_or_create
 from platforms.message import IncomingMessage, RawRequest
 from platforms.protocol.webchat import (
     PLATFORM,
@@ -210,35 +209,8 @@ def _file_secret() -> bytes:
 
 
 def load_secret(path: Path) -> bytes:
-    """The session key in `path`, created (32 random bytes, hex, mode 0600) if missing.
-    Created under a temporary name and linked into place, so processes starting
-    together agree on one key and none reads a half-written file."""
-    try:
-        return _read_secret(path)
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, f"{secrets.token_hex(32)}\n".encode())
-    finally:
-        os.close(fd)
-    try:
-        os.link(temporary, path)
-        logger.info("web chat session key generated into %s", path)
-    except FileExistsError:
-        pass  # another process was first: use its key
-    finally:
-        temporary.unlink()
-    return _read_secret(path)
-
-
-def _read_secret(path: Path) -> bytes:
-    secret = path.read_text(encoding="ascii").strip()
+    """The session key in `path`, created (32 random bytes, hex, mode 0600) if missing."""
+    secret = read_or_create(path, lambda: secrets.token_hex(32), "web chat session key")
     if len(secret) < 32:
         raise RasaException(f"{path} holds no usable key: delete it to have a new one generated")
-    if stat.S_IMODE(path.stat().st_mode) & 0o077:
-        path.chmod(0o600)
-        logger.warning("web chat session key file %s was readable by others; now mode 0600", path)
     return secret.encode("ascii")

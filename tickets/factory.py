@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from core import db
 from core.settings import Settings
 from tickets import db as tickets_db
@@ -22,7 +24,10 @@ from tickets.service import TicketService
 logger = logging.getLogger(__name__)
 
 
-def build(settings: Settings, clock: Callable[[], float] = time.time) -> TicketService:
+def build(settings: Settings, clock: Callable[[], float] = time.time,
+          engine: Engine | None = None) -> TicketService:
+    """The service on `engine` (already migrated by the caller), or on this process's
+    engine for the application database with the tickets' schema migrated."""
     from grids.service import service_for as directory_for
 
     directory = directory_for(settings.database_url)
@@ -34,8 +39,9 @@ def build(settings: Settings, clock: Callable[[], float] = time.time) -> TicketS
             logger.warning("No coordinator found for grid %s", grid_code)
             return None
 
-    engine = db.engine_for(settings.database_url)
-    tickets_db.upgrade(engine)
+    if engine is None:
+        engine = db.engine_for(settings.database_url)
+        tickets_db.upgrade(engine)
     return TicketService(engine, load_offices(DEFAULT_FILE), default_calendar(),
                          coordinator_of=coordinator_of, clock=clock)
 

@@ -35,7 +35,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,16 +46,13 @@ from sqlalchemy.orm import Session
 
 from broadcast import webfeed
 from core.platforms import DINGTALK, FEISHU, ONEBOT, WEB, WECOM
-from core.utf8 import split_lines
 from grids import repository
 from grids.directory import ChatGroup
-from platforms.clients.dingtalk import MAX_BYTES as DINGTALK_MAX_BYTES
-from platforms.clients.dingtalk import DingTalkClient, at_block
+from platforms.clients.dingtalk import DingTalkClient
 from platforms.clients.feishu import DEFAULT_BASE_URL as FEISHU_BASE_URL
 from platforms.clients.feishu import FeishuClient, FeishuWebhookClient
 from platforms.clients.onebot import OneBotClient, Segment, at_segment, text_segment
 from platforms.clients.webhook import split_secret
-from platforms.clients.wecom import TEXT_MAX_BYTES as WECOM_MAX_BYTES
 from platforms.clients.wecom import WeComClient
 from platforms.errors import DeliveryError, PermanentDeliveryError, RateLimited
 from tickets.masking import mask
@@ -238,11 +235,12 @@ class Notifier:
         if group.send_via != "webhook":
             raise Unreachable(f"不支持的发送方式：{group.send_via}")
         url, secret = split_secret(group.send_target)
+        mentioned = [mention] if mention else []
         if group.platform == WECOM:
-            await self._wecom_text(url, text, [mention] if mention else [])
-        elif group.platform == DINGTALK:
-            await self._dingtalk_text(url, secret, f"@{mention} {text}" if mention else text,
-                                      [mention] if mention else [])
+            await self._wecom.send_text_to(url, text, mentioned_list=mentioned)
+        elif group.platform == DINGTALK:   # DingTalk shows the @ only when it is in the text
+            await self._dingtalk.send_text_to(url, secret, f"@{mention} {text}" if mention else text,
+                                              at_user_ids=mentioned)
         elif group.platform == FEISHU:
             if mention:
                 text = f'<at user_id="{mention}">{_plain(m.mention_name or "")}</at> {text}'
@@ -250,23 +248,6 @@ class Notifier:
         else:
             raise Unreachable(f"{group.platform} 群不能通过 webhook 发送")
         return None   # group robots do not say which message they posted
-
-    async def _wecom_text(self, url: str, content: str, mentioned: Sequence[str]) -> None:
-        """Like `WeComClient.send_text`, to the directory's full webhook URL."""
-        for index, part in enumerate(split_lines(content, WECOM_MAX_BYTES)):
-            text: dict[str, Any] = {"content": part}
-            if index == 0 and mentioned:
-                text["mentioned_list"] = list(mentioned)
-            await self._wecom.post_json(url, {"msgtype": "text", "text": text})
-
-    async def _dingtalk_text(self, url: str, secret: str, content: str,
-                             at_user_ids: Sequence[str]) -> None:
-        """Like `DingTalkClient.send_text`, to the directory's full robot URL."""
-        for index, part in enumerate(split_lines(content, DINGTALK_MAX_BYTES)):
-            at = at_block(at_user_ids) if index == 0 else at_block()
-            params = self._dingtalk.signed_params(secret) if secret else None
-            await self._dingtalk.post_json(
-                url, {"msgtype": "text", "text": {"content": part}, "at": at}, params=params)
 
     async def _post_direct(self, m: Claimed, user_id: str) -> None:
         if m.platform == ONEBOT:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
@@ -66,12 +66,6 @@ DIRECT = frozenset({"onebot", "feishu"})
 REMIND, ESCALATE = "remind", "escalate"
 # A timer due at the end of a working span (12:00, 17:30) still fires right then.
 GRACE = 120.0
-
-
-class Directory(Protocol):
-    """What tickets need of the grid directory: a grid's coordinator."""
-
-    def coordinator(self, grid_code: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -156,7 +150,7 @@ class TicketService:
 
     def _start_clock(self, session: Session, row: TicketRow, start: datetime) -> None:
         """(Re)start the deadlines from `start` with the holder's time limits."""
-        sla = self.offices.sla(_kind(row), row.office_code)
+        sla = self.offices.sla(Kind(row.kind), row.office_code)
         respond = add_working_time(start, sla.first_response, self.hours, self.calendar)
         resolve = add_working_time(start, self.hours.days(sla.resolution_days), self.hours,
                                    self.calendar)
@@ -209,12 +203,11 @@ class TicketService:
                     self._message(session, row, texts.to_assignee_direct(ticket),
                                   person=coordinator)
             else:
-                target = office or None
-                row.status = Status.ASSIGNED.value if target else Status.NEW.value
-                note = target.name if target else "无网格员，待区总工会派单"
+                row.status = Status.ASSIGNED.value if office else Status.NEW.value
+                note = office.name if office else "无网格员，待区总工会派单"
                 self._event(session, row, EventKind.ASSIGNED, "system", note)
                 ticket = ticket_of(row)
-                staff = target.staff if target else self.offices.district_staff
+                staff = office.staff if office else self.offices.district_staff
                 for person in staff:
                     self._message(session, row, texts.to_assignee_direct(ticket), person=person)
             ticket = ticket_of(row)
@@ -356,7 +349,7 @@ class TicketService:
         for ticket in tickets:
             latest = self.history(ticket.number)[-1]
             lines.append(texts.status_line(ticket, self.light(ticket),
-                                           f"{texts.day_time(latest.at)} {_label(latest.kind)}"))
+                                           f"{texts.day_time(latest.at)} {EVENT_LABELS[latest.kind]}"))
         return "\n".join(lines)
 
     # --- reading -----------------------------------------------------------------------------
@@ -456,11 +449,3 @@ class TicketService:
         with self.session() as session:
             return session.execute(select(TimerRow.due_at).order_by(TimerRow.due_at)
                                    .limit(1)).scalar()
-
-
-def _kind(row: TicketRow) -> Kind:
-    return Kind(row.kind)
-
-
-def _label(kind: EventKind) -> str:
-    return EVENT_LABELS[kind]

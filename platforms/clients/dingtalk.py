@@ -47,10 +47,20 @@ class DingTalkClient(JsonApiClient):
     async def send_text(self, access_token: str, secret: str, content: str, *,
                         at_user_ids: Sequence[str] = (), at_mobiles: Sequence[str] = (),
                         at_all: bool = False) -> None:
+        await self.send_text_to(self.url("/robot/send"), secret, content,
+                                at_user_ids=at_user_ids, at_mobiles=at_mobiles, at_all=at_all,
+                                params={"access_token": access_token})
+
+    async def send_text_to(self, url: str, secret: str, content: str, *,
+                           at_user_ids: Sequence[str] = (), at_mobiles: Sequence[str] = (),
+                           at_all: bool = False, params: dict[str, str] | None = None) -> None:
+        """`send_text` to a robot's full URL (as the grid directory stores it), signed
+        when the robot has a secret; long text in several messages, @s on the first."""
         for index, part in enumerate(split_lines(content, MAX_BYTES)):
             at = at_block(at_user_ids, at_mobiles, at_all) if index == 0 else at_block()
-            await self._robot(access_token, secret,
-                              {"msgtype": "text", "text": {"content": part}, "at": at})
+            signed = {**(params or {}), **(self.signed_params(secret) if secret else {})}
+            await self.post_json(url, {"msgtype": "text", "text": {"content": part}, "at": at},
+                                 params=signed or None)
 
     async def send_markdown(self, access_token: str, secret: str, title: str, text: str, *,
                             at_user_ids: Sequence[str] = (), at_all: bool = False) -> None:

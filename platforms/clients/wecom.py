@@ -40,13 +40,21 @@ class WeComClient(JsonApiClient):
     async def send_text(self, key: str, content: str, *, mentioned_list: Sequence[str] = (),
                         mentioned_mobile_list: Sequence[str] = ()) -> None:
         """Send to a group robot; long text goes out in several messages, @s on the first."""
+        await self.send_text_to(self.url("/cgi-bin/webhook/send"), content,
+                                mentioned_list=mentioned_list,
+                                mentioned_mobile_list=mentioned_mobile_list, params={"key": key})
+
+    async def send_text_to(self, url: str, content: str, *, mentioned_list: Sequence[str] = (),
+                           mentioned_mobile_list: Sequence[str] = (),
+                           params: dict[str, str] | None = None) -> None:
+        """`send_text` to a robot's full webhook URL (as the grid directory stores it)."""
         for index, part in enumerate(split_lines(content, TEXT_MAX_BYTES)):
             text: dict[str, Any] = {"content": part}
             if index == 0 and mentioned_list:
                 text["mentioned_list"] = list(mentioned_list)
             if index == 0 and mentioned_mobile_list:
                 text["mentioned_mobile_list"] = list(mentioned_mobile_list)
-            await self._webhook(key, {"msgtype": "text", "text": text})
+            await self.post_json(url, {"msgtype": "text", "text": text}, params=params)
 
     async def send_markdown(self, key: str, content: str) -> None:
         for part in split_lines(content, MARKDOWN_MAX_BYTES):
