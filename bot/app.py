@@ -55,17 +55,6 @@ def staff_token(settings: Settings) -> str:
     token = read_or_create(path, lambda: secrets.token_urlsafe(24), "Staff API token")
     logger.info("Staff API token in %s (send it as 'Authorization: Bearer <token>')", path)
     return token
-    make_private(path.parent)
-    token = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # an existing empty file may have had a wider mode
-        os.write(fd, f"{token}\n".encode())
-    finally:
-        os.close(fd)
-    logger.info("Staff API token generated into %s (send it as 'Authorization: Bearer "
-                "<token>')", path)
-    return token
 
 
 async def broadcasting(app: web.Application) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = {"core": 0, "platforms": 1, "grids": 2, "broadcast": 2, "tickets": 2,
+         "knowledge": 2, "insight": 2,
          "connectors": 3, "actions": 3, "console": 3, "bot": 4}
 DOMAIN = 2
 FRAMEWORKS = ("sanic", "rasa", "rasa_sdk", "aiohttp.web", "aiohttp_jinja2", "jinja2")
