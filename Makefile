@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy core platforms grids broadcast tickets connectors actions console bot bench
+	$(BIN)/mypy core platforms grids broadcast tickets knowledge insight connectors actions console bot bench
 
 validate: install
 	$(BIN)/rasa data validate --fail-on-warnings --quiet
@@ -58,6 +58,9 @@ bench: install train
 	$(PY) bench/grids.py
 	$(PY) bench/connectors.py
 	$(PY) bench/broadcast.py
+	$(PY) bench/console.py
+	$(PY) bench/nlg.py
+	$(PY) bench/insight.py
 
 clean:
 	rm -rf models var .pytest_cache .mypy_cache .ruff_cache results

@@ -1,6 +1,10 @@
 """The staff application: the broadcaster's HTTP API, with the dispatcher and the
 scheduler of notices running in the same process, and the tickets' API
-(`console.tickets_api`) over one `TicketService` of the process.
+(`console.tickets_api`) over one `TicketService` of the process, and the staff
+console (`console.web`: pages for broadcasts, tickets and the grid directory, with
+accounts, roles and sessions) on every path outside /api, in the same process, so
+that its live progress reads what this dispatcher writes and its tickets go
+through the same service.
 
 `create_app(settings)` wires it (the only place that does); the dispatcher,
 scheduler, engine and HTTP session are opened in `app.cleanup_ctx` and closed on
@@ -23,13 +27,22 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.engine import Engine
 
-from bot.compose import running, ticket_service
+from bot.compose import open_engine, running, ticket_service
+from console import pages_insight, pages_knowledge, tickets_api
 from console import staff_api as api
-from console import tickets_api
+from console import web as console_web
+from console.accounts import AccountStore
+from console.audit import AuditLog
+from console.sessions import SessionPolicy, SessionStore
 from core.clock import shanghai_now
 from core.secret_files import read_or_create
 from core.settings import Settings, check_secret, make_private
+from grids.service import DirectoryService
+from insight import runner as statistics_runner
+from insight.ingest import Source
+from knowledge.service import KnowledgeBase
 from tickets.notifier import Notifier
 
 logger = logging.getLogger(__name__)
@@ -38,6 +51,7 @@ SETTINGS = web.AppKey("settings", Settings)
 RUNNING = api.RUNNING          # the dispatcher + scheduler of this process
 STOP = web.AppKey("broadcast_stop", asyncio.Event)
 BACK_OFFICE_STOP = web.AppKey("back_office_stop", asyncio.Event)
+STATISTICS_STOP = web.AppKey("statistics_stop", asyncio.Event)
 TIMER_SWEEP = 30.0   # seconds between looks at the tickets' timers
 TOKEN_FILE = "staff_token"
 
@@ -72,7 +86,7 @@ async def stop_broadcasting(app: web.Application) -> None:
     """On shutdown, before the graceful wait: `web.run_app` waits (up to its
     shutdown timeout) for every task started after start-up, and the dispatcher
     keeps some alive until `stop` is set."""
-    for key in (STOP, BACK_OFFICE_STOP):
+    for key in (STOP, BACK_OFFICE_STOP, STATISTICS_STOP):
         stop = app.get(key)
         if stop is not None:
             stop.set()
@@ -124,6 +138,26 @@ async def back_office(app: web.Application) -> AsyncIterator[None]:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def statistics(app: web.Application) -> AsyncIterator[None]:
+    """The statistics' ingester (`insight.runner`): tails the SQL event broker's table
+    (see `bot.serve.runtime_endpoints`) into the facts of the statistics page."""
+    from core.db import engine_for
+
+    settings, stop = app[SETTINGS], asyncio.Event()
+    engine = await asyncio.to_thread(open_engine, settings)
+    url = statistics_runner.broker_database_url(settings.database_url, settings.data_dir)
+    source = Source.sql_broker(engine_for(url))
+    task = asyncio.create_task(statistics_runner.run(
+        engine, stop, source=source, secret=statistics_runner.secret_in(settings.data_dir)),
+        name="statistics-ingester")
+    app[STATISTICS_STOP] = stop
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 def _report_dispatcher_end(task: asyncio.Task[object]) -> None:
     if task.cancelled():
         return
@@ -133,7 +167,35 @@ def _report_dispatcher_end(task: asyncio.Task[object]) -> None:
                      "the staff API is restarted", exc, exc_info=exc)
 
 
-def create_app(settings: Settings) -> web.Application:
+CONSOLE_REFRESH = 5.0   # seconds the console's copy of the grid directory may be behind
+
+
+def console_for(settings: Settings, engine: Engine,
+                policy: SessionPolicy | None = None) -> console_web.Console:
+    """The console's stores on the process's (migrated) engine."""
+    make_private(settings.data_dir)
+    return console_web.Console(
+        engine=engine, accounts=AccountStore(engine), sessions=SessionStore(engine, policy),
+        audit=AuditLog(engine), directory=DirectoryService(engine, refresh_seconds=CONSOLE_REFRESH),
+        uploads=settings.data_dir / "console_uploads")
+
+
+def knowledge_for(settings: Settings) -> KnowledgeBase:
+    """The knowledge base of the console: seeded from data/answers (`bot.kb`); a project
+    directory without data/answers and domain.yml (a test's) gets an unseeded one."""
+    from bot.kb import answers_dir, open_knowledge_base
+
+    if answers_dir(settings).is_dir() and (settings.project_dir / "domain.yml").is_file():
+        return open_knowledge_base(settings)
+    logger.warning("No data/answers under %s: the knowledge base is not seeded",
+                   settings.project_dir)
+    return KnowledgeBase(open_engine(settings))
+
+
+def create_app(settings: Settings, *, session_policy: SessionPolicy | None = None
+               ) -> web.Application:
+    """The staff app: the JSON API under /api (bearer token) and the staff console
+    (every other path: accounts, sessions, CSRF) over the same services."""
     app = web.Application(middlewares=[*api.middlewares(), tickets_api.errors],
                           client_max_size=api.MAX_BODY)
     app[SETTINGS] = settings
@@ -141,18 +203,22 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(ticketing)      # first: a failure there leaves nothing running
     app.cleanup_ctx.append(back_office)
     app.cleanup_ctx.append(broadcasting)
+    app.cleanup_ctx.append(statistics)
     # aiohttp 3.9 declares its signals in a way aiosignal 1.4's typing does not accept
     app.on_shutdown.append(stop_broadcasting)  # type: ignore[arg-type]
     api.setup(app)
     tickets_api.setup(app)
+    console_web.setup(app, console_for(settings, open_engine(settings), session_policy))
+    pages_insight.setup(app)
+    pages_knowledge.setup(app, knowledge_for(settings))
     return app
 
 
 def serve(settings: Settings) -> int:
     """Run the staff API (blocking) until interrupted; returns an exit code."""
     app = create_app(settings)
-    logger.info("Staff API on http://%s:%d/api (broadcast dispatcher and scheduler in this "
-                "process)", settings.host, settings.staff_port)
+    logger.info("Staff API on http://%s:%d/api and the staff console on / (broadcast "
+                "dispatcher and scheduler in this process)", settings.host, settings.staff_port)
     try:
         web.run_app(app, host=settings.host, port=settings.staff_port, print=None)
     except OSError as exc:

@@ -5,6 +5,7 @@ dialogue turn (rules, responses and custom actions run in this process through
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,10 +13,12 @@ from typing import Any
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.utils.endpoints import EndpointConfig
 
+from actions.answers import FOLLOW_UP_INTENT, topic_in_context
 from core.normalize import clip
-from core.topics import TopicResult, topic_of
+from core.topics import OUT_OF_SCOPE, TopicResult, topic_of
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +58,12 @@ class Assistant:
         self._agent = agent
 
     @classmethod
-    async def load(cls, model_path: Path, actions_package: str = "actions") -> Assistant:
-        agent = Agent.load(str(model_path), action_endpoint=InProcessActionEndpoint(actions_package))
+    async def load(cls, model_path: Path, actions_package: str = "actions",
+                   generator: EndpointConfig | NaturalLanguageGenerator | None = None) -> Assistant:
+        """`generator`: Rasa's NLG, e.g. `bot.nlg.endpoint_config(url)` for the knowledge
+        base's answers (default: the model's template texts)."""
+        agent = Agent.load(str(model_path), generator=generator,
+                           action_endpoint=InProcessActionEndpoint(actions_package))
         if not agent.is_ready():
             raise RuntimeError(f"model could not be loaded: {model_path}")
         return cls(agent)
@@ -79,5 +86,10 @@ class Assistant:
         tracker = await self._agent.tracker_store.retrieve(sender)
         parse = tracker.latest_message.parse_data if tracker and tracker.latest_message else {}
         result = topic_of(parse)
+        if tracker and (parse.get("intent") or {}).get("name") == FOLLOW_UP_INTENT:
+            # A follow-up reports the topic it was answered for (or asked back without one).
+            events = [e.as_dict() for e in tracker.events]
+            context = topic_in_context(events, time.time())
+            result = TopicResult(context or OUT_OF_SCOPE, result.confidence, context is None)
         reply = "\n".join(m["text"] for m in channel.messages if m.get("text"))
         return Answer(text, result.topic, result.confidence, reply, result.fallback)

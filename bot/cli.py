@@ -60,7 +60,10 @@ def _model(settings: Settings, explicit: Path | None) -> Path | None:
 
     if explicit:
         return explicit if explicit.exists() else None
-    current = current_model_path(settings.project_dir, settings.model_dir)
+    from bot.kb import training_examples
+
+    current = current_model_path(settings.project_dir, settings.model_dir,
+                                 examples=training_examples(settings.database_url))
     if current.exists():
         return current
     stale = latest_model(settings.model_dir)
@@ -74,18 +77,19 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     from bot.training import train
 
     path = train(settings.project_dir, settings.model_dir,
-                 config=args.config, force=args.force)
+                 config=args.config, force=args.force, database_url=settings.database_url)
     print(path)
     return 0
 
 
 async def _load(settings: Settings, model: Path | None) -> Assistant | None:
     from bot.assistant import Assistant
+    from bot.nlg import endpoint_config
 
     path = _model(settings, model)
     if path is None:
         return None
-    return await Assistant.load(path)
+    return await Assistant.load(path, generator=endpoint_config(settings.database_url))
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -114,7 +118,15 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.evaluate import InvalidEvalFile, evaluate, format_report, load_questions
+    from bot.evaluate import (
+        InvalidEvalFile,
+        best,
+        evaluate,
+        format_report,
+        format_sweep,
+        load_questions,
+        sweep,
+    )
 
     try:
         questions = load_questions(args.file)
@@ -126,12 +138,23 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         if assistant is None:
             return _fail("还没有训练好的模型，请先运行 cloud-doctor train", EXIT_NO_MODEL)
         report = await evaluate(questions, assistant.classify)
+        rows = sweep(report) if args.sweep else []
         if args.json:
-            print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+            data = report.as_dict()
+            if rows:
+                data["sweep"] = [{"threshold": r.threshold, "ambiguity": r.ambiguity,
+                                  **r.figures} for r in rows]
+            print(json.dumps(data, ensure_ascii=False, indent=2))
         else:
             print(format_report(report))
+            if rows:
+                print()
+                print(format_sweep(rows, best(rows)))
         if args.min_accuracy is not None and report.accuracy < args.min_accuracy:
             return _fail(f"accuracy {report.accuracy:.4f} < {args.min_accuracy}", EXIT_BELOW_TARGET)
+        wrong = report.confidently_wrong_rate
+        if args.max_wrong is not None and wrong > args.max_wrong:
+            return _fail(f"confidently wrong {wrong:.4f} > {args.max_wrong}", EXIT_BELOW_TARGET)
         return 0
 
     return asyncio.run(run())
@@ -181,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--model", type=_path)
     p.add_argument("--min-accuracy", type=float, help="exit 4 when accuracy is below this")
+    p.add_argument("--max-wrong", type=float,
+                   help="exit 4 when the confidently-wrong rate is above this")
+    p.add_argument("--sweep", action="store_true",
+                   help="replay the fallback at other thresholds and print the cheapest")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("run", help="serve the assistant, its actions and the demo page")
@@ -199,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.tickets_cli import register as register_tickets
 
     register_tickets(sub)
+    from bot.kb_cli import register as register_kb
+
+    register_kb(sub)
+    from bot.console_cli import register as register_users
+
+    register_users(sub)
     return parser
 
 

@@ -23,9 +23,12 @@ from broadcast.pacing import DEFAULT_LIMITS, Limit, MemoryPacer, Pacer, SqlPacer
 from broadcast.scheduler import NoticeScheduler
 from broadcast.senders import OneBotAccount, Senders
 from broadcast.service import Broadcaster, Running
+from console import db as console_db
 from core import db
 from core.settings import Settings
 from grids import db as grid_db
+from insight import db as insight_db
+from knowledge import db as knowledge_db
 from tickets import db as tickets_db
 from tickets.factory import build as build_tickets
 from tickets.service import TicketService
@@ -35,7 +38,8 @@ T = TypeVar("T")
 
 # Every schema the application keeps in its database, in dependency order.
 SCHEMAS: tuple[Callable[[Engine], None], ...] = (grid_db.upgrade, broadcast_db.upgrade,
-                                                 tickets_db.upgrade)
+                                                 tickets_db.upgrade, knowledge_db.upgrade,
+                                                 insight_db.upgrade, console_db.upgrade)
 _migrated: set[str] = set()
 _lock = threading.Lock()
 

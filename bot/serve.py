@@ -17,6 +17,7 @@ import yaml
 
 from bot.training import train
 from core.settings import Settings, check_secret, make_private
+from insight.runner import broker_database_url
 
 # The largest request body Sanic buffers for the Rasa server and the action server
 # (its default is 100 MB): the platforms' callbacks are a few KB. The connectors refuse
@@ -27,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 
 def runtime_endpoints(settings: Settings) -> Path:
-    """Write the endpoints file for this run (action server port, SQLite tracker store)."""
+    """Write the endpoints file for this run (action server port, SQLite tracker store,
+    the knowledge base's NLG)."""
     make_private(settings.data_dir)
     endpoints = {
         "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"},
@@ -36,6 +38,11 @@ def runtime_endpoints(settings: Settings) -> Path:
             "dialect": "sqlite",
             "db": str(settings.data_dir / "trackers.db"),
         },
+        # Responses from the knowledge base (bot/nlg.py), in the Rasa process itself.
+        "nlg": {"type": "bot.nlg.KnowledgeBaseNLG", "url": settings.database_url},
+        # Every conversation event, for the statistics (insight.ingest tails its table).
+        "event_broker": {"type": "SQL", "url": broker_database_url(settings.database_url,
+                                                                   settings.data_dir)},
     }
     path = settings.data_dir / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")
@@ -62,6 +69,21 @@ def ensure_grid_directory(settings: Settings) -> None:
                   flush=True)
     finally:
         engine.dispose()
+
+
+def ensure_console_admin(settings: Settings) -> str:
+    """On an empty accounts table, a demo admin with a one-time password, printed once
+    (and returned as a reminder for the start-up banner)."""
+    from bot.compose import open_engine
+    from console.accounts import DEMO_ADMIN, AccountStore
+
+    password = AccountStore(open_engine(settings)).ensure_demo_admin()
+    if password is None:
+        return "（账号：cloud-doctor users list）"
+    print(f"控制台还没有账号，已创建演示管理员：账号 {DEMO_ADMIN}，一次性密码 {password}"
+          "（只在这次启动时显示，首次登录后须修改；忘了可运行 cloud-doctor users passwd admin）",
+          flush=True)
+    return f"（演示管理员 {DEMO_ADMIN}，一次性密码 {password}）"
 
 
 @dataclass(frozen=True)
@@ -152,7 +174,7 @@ def serve(settings: Settings, train_first: bool = True) -> int:
             return 2
     if train_first:
         print("检查模型（数据有变化时重新训练，约需几分钟）……", flush=True)
-        model = train(project, settings.model_dir)
+        model = train(project, settings.model_dir, database_url=settings.database_url)
     else:
         from bot.training import latest_model
 
@@ -165,6 +187,10 @@ def serve(settings: Settings, train_first: bool = True) -> int:
     from bot.compose import open_engine
 
     open_engine(settings)  # every schema migrated here, before the processes that use them
+    console_login = ensure_console_admin(settings)
+    from bot.kb import open_knowledge_base
+
+    open_knowledge_base(settings)  # answers seeded from data/answers before Rasa reads them
     endpoints = runtime_endpoints(settings)
     children = [subprocess.Popen(c.argv, cwd=project, env=c.env)
                 for c in processes(settings, model, endpoints)]
@@ -182,6 +208,7 @@ def serve(settings: Settings, train_first: bool = True) -> int:
                 if warmed is not None:
                     logger.info("Action server warmed up in %.1f s", warmed.seconds)
             print(f"\n云博士已启动。演示页面: http://{settings.host}:{settings.port}/webhooks/webchat/\n"
+                  f"工作人员控制台: http://{settings.host}:{settings.staff_port}/ {console_login}\n"
                   f"工作人员接口（群发通知）: http://{settings.host}:{settings.staff_port}/api "
                   f"（令牌见 {settings.data_dir / 'staff_token'} 或 STAFF_API_TOKEN）\n"
                   "按 Ctrl-C 停止。", flush=True)

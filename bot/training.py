@@ -1,13 +1,18 @@
 """Training and locating models. A model is named after a fingerprint of every
-input that shapes it (config, domain, data, the normaliser's code), so "train if
-missing or stale" is a file-exists check and never retrains needlessly."""
+input that shapes it (config, domain, data, the normaliser's code, the training
+examples staff added in the knowledge base), so "train if missing or stale" is a
+file-exists check and never retrains needlessly."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knowledge.model import Example
 
 logger = logging.getLogger(__name__)
 
@@ -26,18 +31,23 @@ def training_inputs(project: Path, config: Path | None = None) -> list[Path]:
     return files
 
 
-def fingerprint(project: Path, files: Iterable[Path]) -> str:
+def fingerprint(project: Path, files: Iterable[Path], examples: Sequence[Example] = ()) -> str:
+    """Of the files, and of the knowledge base's examples when there are any (without
+    them the fingerprint is that of the files alone, as before examples existed)."""
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(project) if path.is_relative_to(project) else path).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
+    for example in sorted(examples, key=lambda e: e.id):
+        digest.update(f"example\0{example.id}\0{example.intent}\0{example.text}\0".encode())
     return digest.hexdigest()[:12]
 
 
-def current_model_path(project: Path, model_dir: Path, config: Path | None = None) -> Path:
-    fp = fingerprint(project, training_inputs(project, config))
+def current_model_path(project: Path, model_dir: Path, config: Path | None = None,
+                       examples: Sequence[Example] = ()) -> Path:
+    fp = fingerprint(project, training_inputs(project, config), examples)
     return model_dir / f"{MODEL_PREFIX}{fp}.tar.gz"
 
 
@@ -47,24 +57,38 @@ def latest_model(model_dir: Path) -> Path | None:
 
 
 def train(project: Path, model_dir: Path, *, config: Path | None = None,
-          force: bool = False) -> Path:
-    """Train unless a model for exactly these inputs exists; return its path."""
-    target = current_model_path(project, model_dir, config)
+          force: bool = False, database_url: str | None = None) -> Path:
+    """Train unless a model for exactly these inputs exists; return its path.
+
+    With `database_url`, the knowledge base's training examples are inputs too (read
+    once here, fingerprinted and pinned for the importer); after a successful training
+    the pending ones are marked trained and the training's time recorded. Without
+    it (or without a database there) the training data is exactly data/."""
+    from bot.kb import record_training, training_examples
+
+    examples = training_examples(database_url)
+    target = current_model_path(project, model_dir, config, examples)
     if target.exists() and not force:
         logger.info("Model is up to date: %s", target)
+        if any(e.status.value == "pending" for e in examples):   # trained, not recorded
+            record_training(database_url, examples, target.name)
         return target
     from rasa.api import train as rasa_train  # heavy import, only when training
 
+    from bot.importer import pinned_examples
+
     model_dir.mkdir(parents=True, exist_ok=True)
-    result = rasa_train(
-        domain=str(project / "domain.yml"),
-        config=str(config or project / "config.yml"),
-        training_files=[str(project / "data")],
-        output=str(model_dir),
-        fixed_model_name=target.name.removesuffix(".tar.gz"),
-        # Rasa's cache does not see jieba dictionaries or corrections; our fingerprint does.
-        force_training=True,
-    )
+    with pinned_examples(examples):
+        result = rasa_train(
+            domain=str(project / "domain.yml"),
+            config=str(config or project / "config.yml"),
+            training_files=[str(project / "data")],
+            output=str(model_dir),
+            fixed_model_name=target.name.removesuffix(".tar.gz"),
+            # Rasa's cache does not see jieba dictionaries or corrections; our fingerprint does.
+            force_training=True,
+        )
     if result.code != 0 or not result.model:
         raise RuntimeError(f"Rasa training failed with code {result.code}")
+    record_training(database_url, examples, target.name)
     return Path(result.model)

@@ -1,7 +1,7 @@
 """The staff HTTP API of the broadcaster (JSON under /api), over `Broadcaster` and
 its `Outbox`. The console and scripts use it; `bot.app.create_app` wires it.
 
-Every route except `GET /api/health` needs `Authorization: Bearer <token>`,
+Every route under /api except `GET /api/health` needs `Authorization: Bearer <token>`,
 checked before anything of the request is read. Domain errors become 400 (404
 for an unknown notice) with the domain's Chinese message; malformed input is
 answered 400 with a message that says which field is wrong, never a 500.
@@ -44,6 +44,7 @@ MAX_BODY = 256 * 1024          # bytes of a request body (client_max_size)
 MAX_ID = 2**31 - 1             # larger ids cannot exist (INTEGER columns)
 MAX_NAME = 64                  # author / cancelled_by / cron / timezone columns
 PUBLIC_PATHS = frozenset({"/api/health"})
+API_PREFIX = "/api/"           # the rest of the staff app is the console (its own login)
 NOTICE_FIELDS = ("title", "body", "body_format", "author", "to", "platforms", "at", "cron",
                  "timezone")
 UNAUTHORIZED = "需要登录：请提供有效的访问令牌"
@@ -84,8 +85,14 @@ def authorized(header: str, token: str) -> bool:
                                token.encode("utf-8"))
 
 
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith(API_PREFIX) or request.path == API_PREFIX.rstrip("/")
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not is_api(request):   # the console answers its own errors, as pages
+        return await handler(request)
     try:
         return await handler(request)
     except BadRequest as exc:
@@ -103,7 +110,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in PUBLIC_PATHS and not authorized(
+    if is_api(request) and request.path not in PUBLIC_PATHS and not authorized(
             request.headers.get("Authorization", ""), request.app[STAFF_TOKEN]):
         return _error(401, UNAUTHORIZED, {"WWW-Authenticate": 'Bearer realm="cloud-doctor"'})
     return await handler(request)

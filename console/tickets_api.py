@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from console.staff_api import BadRequest, _body, _error, _json, _query_int, _text, quoted
+from console.staff_api import BadRequest, _body, _error, _json, _query_int, _text, is_api, quoted
 from tickets.model import (
     EVENT_LABELS,
     KIND_LABELS,
@@ -139,6 +139,8 @@ def listed(service: TicketService, status: Status | None, limit: int) -> list[di
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Inside `staff_api`'s authentication: tickets' domain errors as JSON."""
+    if not is_api(request):
+        return await handler(request)
     try:
         return await handler(request)
     except TicketNotFound as exc:

@@ -262,31 +262,61 @@ def _check_overlaps(merged: Directory, incoming: dict[str, list[Located]],
                                             f"{name}的楼栋与网格 {other_code} 的覆盖范围重叠"))
 
 
-def import_path(engine: Engine, path: Path, max_bytes: int | None = None) -> ImportReport:
-    """Validate everything under `path`, then upsert it in one transaction."""
+def _plan(session: Session, path: Path, max_bytes: int | None
+          ) -> tuple[Directory, ImportReport, str | None, list[CellError]]:
+    """Read and check everything under `path` against the database in `session`:
+    the part of the directory to write, what it would create/update, the note and
+    every error found (nothing is written here)."""
     incoming, note, errors = read_incoming(path, max_bytes)
     if not errors and not any(incoming.values()):
         errors.append(CellError(path.name, 0, 0, "", "没有找到任何数据行"))
+    existing = repository.load(session)
+    merged = _merge(existing, incoming, errors)
+    validate(merged, incoming, errors)
+    report = ImportReport()
+    part = Directory()
+    for kind, located in incoming.items():
+        stored = getattr(existing, kind)
+        for item in located:
+            key = _key(kind, item.record)
+            if key not in stored:
+                report.created[kind] += 1
+            elif stored[key] == item.record:
+                report.unchanged[kind] += 1   # nothing to write
+                continue
+            else:
+                report.updated[kind] += 1
+            getattr(part, kind)[key] = item.record
+    return part, report, note, errors
+
+
+@dataclass
+class ImportPreview:
+    """What importing `path` would do, without doing it: every error (file, line,
+    column, reason), or the counts of what would be created, updated, left alone."""
+
+    errors: list[CellError]
+    report: ImportReport
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def preview_path(engine: Engine, path: Path, max_bytes: int | None = None) -> ImportPreview:
+    """Check an import exactly as `import_path` would, writing nothing."""
+    with Session(engine, future=True) as session:
+        _, report, _, errors = _plan(session, path, max_bytes)
+        report.revision = repository.revision(session)
+    return ImportPreview(errors, report)
+
+
+def import_path(engine: Engine, path: Path, max_bytes: int | None = None) -> ImportReport:
+    """Validate everything under `path`, then upsert it in one transaction."""
     with Session(engine, future=True) as session, session.begin():
-        existing = repository.load(session)
-        merged = _merge(existing, incoming, errors)
-        validate(merged, incoming, errors)
+        part, report, note, errors = _plan(session, path, max_bytes)
         if errors:
             raise InvalidGridFile(errors)
-        report = ImportReport()
-        part = Directory()
-        for kind, located in incoming.items():
-            stored = getattr(existing, kind)
-            for item in located:
-                key = _key(kind, item.record)
-                if key not in stored:
-                    report.created[kind] += 1
-                elif stored[key] == item.record:
-                    report.unchanged[kind] += 1   # nothing to write
-                    continue
-                else:
-                    report.updated[kind] += 1
-                getattr(part, kind)[key] = item.record
         changed = any(report.created.values()) or any(report.updated.values())
         # An unchanged re-import keeps the revision, so caches built on it stay valid.
         report.revision = (repository.upsert(session, part) if changed

@@ -267,6 +267,30 @@ class TicketService:
                           person=None if row.group_id else asker)
         return ticket
 
+    def reassign(self, number: str, assignee: Person, by: Person, reason: str = "", *,
+                 trusted: bool = False) -> Ticket:
+        """Hand an open ticket to another person (a coordinator standing in, a colleague
+        of the office); the deadlines keep running, the new holder is told."""
+        if not assignee.user_id:
+            raise InvalidTicket("改派需要经办人的平台账号")
+        with self.session() as session, session.begin():
+            row = self._row(session, number)
+            self._check(row, by, trusted, "改派")
+            if not Status(row.status).open:
+                raise InvalidTicket(f"工单 {number_of(row.id)} 已{'办结' if row.status == 'closed' else '答复'}，不能改派")
+            row.assignee_platform, row.assignee_id = assignee.platform, assignee.user_id
+            row.assignee_name = assignee.name[:64]
+            if row.status == Status.NEW.value:
+                row.status = Status.ASSIGNED.value
+            note = f"改派给 {assignee.name or assignee.user_id}" + (f"：{reason}" if reason else "")
+            self._event(session, row, EventKind.ASSIGNED, by.key, note[:200])
+            ticket = ticket_of(row)
+            if assignee.platform in DIRECT:
+                self._message(session, row, texts.to_assignee_direct(ticket), person=assignee)
+            self._message(session, row, texts.to_assignee_in_group(ticket), group=True,
+                          mention=assignee)
+        return ticket
+
     def close(self, number: str, by: Person, *, trusted: bool = False) -> Ticket:
         with self.session() as session, session.begin():
             row = self._row(session, number)

@@ -64,6 +64,16 @@ class OutboxReads(Store):
             return [view_of(DeliveryView, row) for row in session.execute(
                 stmt.order_by(DeliveryRow.id).limit(limit).offset(offset)).scalars()]
 
+    def deliveries_changed(self, notice_id: int, since: float,
+                           limit: int = 5000) -> list[DeliveryView]:
+        """The notice's deliveries updated at or after `since` (epoch seconds), oldest
+        change first: what a live progress view needs after its first full read."""
+        with self.session() as session:
+            stmt = (select(DeliveryRow).where(DeliveryRow.notice_id == notice_id,
+                                              DeliveryRow.updated_at >= since)
+                    .order_by(DeliveryRow.updated_at, DeliveryRow.id).limit(limit))
+            return [view_of(DeliveryView, row) for row in session.execute(stmt).scalars()]
+
     def delivery(self, delivery_id: int) -> DeliveryView | None:
         with self.session() as session:
             row = session.get(DeliveryRow, delivery_id)

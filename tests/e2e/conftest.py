@@ -34,7 +34,13 @@ def grid_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine.dispose()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_URL", url)
+        from bot.kb import open_knowledge_base
+        from core.settings import Settings
+
+        Settings.forget_current()
+        open_knowledge_base(Settings.current())   # seeded from data/answers, as make run does
         yield url
+    Settings.forget_current()
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +48,9 @@ def rasa_stack(fake_ports: dict[str, int], full_model: Path, grid_database: str,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     model = full_model
     channels = {name: fake(port=fake_ports[name]).credentials() for name, fake in FAKES.items()}
-    stack = RasaStack(model, channels, tmp_path_factory.mktemp("rasa-stack"))
+    # Answers from the knowledge base, as `cloud-doctor run` serves them (bot/nlg.py).
+    nlg = {"nlg": {"type": "bot.nlg.KnowledgeBaseNLG", "url": grid_database}}
+    stack = RasaStack(model, channels, tmp_path_factory.mktemp("rasa-stack"), endpoints=nlg)
     stack.start(timeout=150)
     try:
         yield stack

@@ -41,8 +41,9 @@ class RasaStack:
     """The action server and the Rasa server as child processes, logs in `workdir`."""
 
     def __init__(self, model: Path, channels: Mapping[str, Mapping[str, Any]], workdir: Path,
-                 *, rest: bool = False) -> None:
+                 *, rest: bool = False, endpoints: Mapping[str, Any] | None = None) -> None:
         self.model = model
+        self.endpoints = dict(endpoints or {})   # more of `cloud-doctor run`'s: nlg, broker
         self.channels = channels
         self.workdir = workdir
         self.rest = rest
@@ -67,7 +68,8 @@ class RasaStack:
         credentials_file.write_text(yaml.safe_dump(credentials, allow_unicode=True), "utf-8")
         endpoints_file = self.workdir / "endpoints.yml"
         endpoints_file.write_text(yaml.safe_dump(
-            {"action_endpoint": {"url": f"http://127.0.0.1:{self.action_port}/webhook"}}), "utf-8")
+            {"action_endpoint": {"url": f"http://127.0.0.1:{self.action_port}/webhook"},
+             **self.endpoints}), "utf-8")
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                "RASA_TELEMETRY_ENABLED": "false", "PYTHONUNBUFFERED": "1"}
         python = sys.executable

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,12 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+
+
+# Responses the custom actions utter by name (actions/answers.py: the FAQ answers and the
+# follow-ups), which the validator cannot see in stories. Nothing else may be unused.
+UTTERED_BY_ACTIONS = re.compile(
+    r"The utterance '(utter_faq|utter_followup_[a-z_]+_(materials|cost|time))' is not used")
 
 
 def test_rasa_data_validate_has_no_warnings(project_root: Path) -> None:
@@ -21,5 +28,6 @@ def test_rasa_data_validate_has_no_warnings(project_root: Path) -> None:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-3000:]
     problems = [line for line in output.splitlines()
-                if "UserWarning" in line or " WARNING " in line or "Issue found" in line]
+                if ("UserWarning" in line or " WARNING " in line or "Issue found" in line)
+                and not UTTERED_BY_ACTIONS.search(line)]
     assert not problems, "\n".join(problems)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the statistics (see insight.db.upgrade)."""
