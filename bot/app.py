@@ -22,7 +22,7 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -140,22 +140,48 @@ async def back_office(app: web.Application) -> AsyncIterator[None]:
 
 async def statistics(app: web.Application) -> AsyncIterator[None]:
     """The statistics' ingester (`insight.runner`): tails the SQL event broker's table
-    (see `bot.serve.runtime_endpoints`) into the facts of the statistics page."""
+    (see `bot.serve.runtime_endpoints`) into the facts of the statistics page; with
+    EVENT_BROKER_URL it consumes Rasa's RabbitMQ queue first (`insight.consumer`)."""
     from core.db import engine_for
 
     settings, stop = app[SETTINGS], asyncio.Event()
     engine = await asyncio.to_thread(open_engine, settings)
-    url = statistics_runner.broker_database_url(settings.database_url, settings.data_dir)
-    source = Source.sql_broker(engine_for(url))
-    task = asyncio.create_task(statistics_runner.run(
+    tasks = set()
+    if settings.event_broker_url:   # Rasa's Pika broker: consume the queue into the app DB
+        from insight.consumer import consume
+
+        source = Source.pika(engine)
+        tasks.add(asyncio.create_task(_consuming(consume, engine, stop, settings),
+                                      name="statistics-consumer"))
+    else:
+        url = statistics_runner.broker_database_url(settings.database_url, settings.data_dir)
+        source = Source.sql_broker(engine_for(url))
+    tasks.add(asyncio.create_task(statistics_runner.run(
         engine, stop, source=source, secret=statistics_runner.secret_in(settings.data_dir)),
-        name="statistics-ingester")
+        name="statistics-ingester"))
     app[STATISTICS_STOP] = stop
     try:
         yield
     finally:
         stop.set()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _consuming(consume: Callable[..., Awaitable[None]], engine: Engine, stop: asyncio.Event,
+                     settings: Settings) -> None:
+    """Keep consuming RabbitMQ until `stop`: a broker that is down or drops the
+    connection is retried with backoff (messages wait in the durable queue)."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await consume(engine, stop, url=settings.event_broker_url)
+            delay = 1.0
+        except Exception as exc:  # any failure: log, back off, retry
+            logger.warning("Statistics: RabbitMQ consumer stopped (%s); retrying in %.0f s",
+                           exc, delay)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 60.0)
 
 
 def _report_dispatcher_end(task: asyncio.Task[object]) -> None:

@@ -27,6 +27,27 @@ REQUEST_MAX_BYTES = 2 * 1024 * 1024
 logger = logging.getLogger(__name__)
 
 
+def event_broker_endpoint(settings: Settings) -> dict[str, object]:
+    """Rasa's event broker: SQL on the embedded default; with EVENT_BROKER_URL, Rasa's
+    Pika broker on RabbitMQ (the staff app then consumes the queue: bot.app)."""
+    if not settings.event_broker_url:
+        return {"type": "SQL", "url": broker_database_url(settings.database_url,
+                                                          settings.data_dir)}
+    from urllib.parse import unquote, urlsplit
+
+    from insight.consumer import DEFAULT_QUEUE
+
+    url = urlsplit(settings.event_broker_url)
+    endpoint: dict[str, object] = {
+        "type": "pika", "url": url.hostname, "port": url.port or 5672,
+        "username": unquote(url.username or ""), "password": unquote(url.password or ""),
+        "queues": [DEFAULT_QUEUE],
+    }
+    if url.scheme == "amqps":
+        endpoint["ssl"] = True
+    return endpoint
+
+
 def runtime_endpoints(settings: Settings) -> Path:
     """Write the endpoints file for this run (action server port, SQLite tracker store,
     the knowledge base's NLG)."""
@@ -41,8 +62,7 @@ def runtime_endpoints(settings: Settings) -> Path:
         # Responses from the knowledge base (bot/nlg.py), in the Rasa process itself.
         "nlg": {"type": "bot.nlg.KnowledgeBaseNLG", "url": settings.database_url},
         # Every conversation event, for the statistics (insight.ingest tails its table).
-        "event_broker": {"type": "SQL", "url": broker_database_url(settings.database_url,
-                                                                   settings.data_dir)},
+        "event_broker": event_broker_endpoint(settings),
     }
     path = settings.data_dir / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")

@@ -45,6 +45,7 @@ class Settings:
     broadcast_lease: float = 60.0
     broadcast_limits: tuple[tuple[str, str], ...] = ()   # (platform, "20/60:5") overrides
     cors_origins: tuple[str, ...] = ()   # other web origins allowed to call the Rasa server
+    event_broker_url: str = ""   # amqp://user:password@host:port/ : Rasa's Pika broker (statistics)
 
     @classmethod
     def current(cls) -> Settings:
@@ -98,7 +99,22 @@ class Settings:
             broadcast_limits=limits,
             cors_origins=tuple(o.strip() for o in merged.get("CORS_ORIGINS", "").split(",")
                                if o.strip()),
+            event_broker_url=_amqp_url(merged.get("EVENT_BROKER_URL", "")),
         )
+
+
+def _amqp_url(value: str) -> str:
+    """EVENT_BROKER_URL: empty (the SQL event broker) or amqp[s]://user:password@host[:port]/."""
+    value = value.strip()
+    if not value:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("amqp", "amqps") or not parts.hostname or not parts.username:
+        raise ValueError("EVENT_BROKER_URL must look like amqp://user:password@host:5672/ "
+                         "(RabbitMQ for the statistics' event broker)")
+    return value
 
 
 @functools.lru_cache(maxsize=1)

@@ -190,3 +190,34 @@ async def test_the_runtime_endpoints_file_gives_rasa_the_sql_event_broker(tmp_pa
     assert Ingester(engine, Source.sql_broker(create(events_url)), Keys(SECRET)).ingest_all() \
         == len(broker_dicts())
     check_conversation(Statistics(engine, clock=lambda: NOW))
+
+
+async def test_with_event_broker_url_rasa_gets_the_pika_broker(tmp_path: Path) -> None:
+    """EVENT_BROKER_URL (the scale-out path): what `cloud-doctor run` writes gives
+    `rasa run` Rasa's own PikaEventBroker on the local RabbitMQ."""
+    from rasa.core.brokers.broker import EventBroker
+    from rasa.core.brokers.pika import PikaEventBroker
+    from rasa.core.utils import AvailableEndpoints
+
+    from bot.serve import runtime_endpoints
+    from core.settings import Settings
+    from insight.consumer import DEFAULT_QUEUE
+
+    settings = Settings.from_env(env={"DATA_DIR": str(tmp_path / "var"),
+                                      "EVENT_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/"},
+                                 project_dir=Path(__file__).resolve().parents[3])
+    endpoints = AvailableEndpoints.read_endpoints(str(runtime_endpoints(settings)))
+    assert endpoints.event_broker.type == "pika"
+    broker = await EventBroker.create(endpoints.event_broker)
+    try:
+        assert isinstance(broker, PikaEventBroker)
+        assert broker.queues == [DEFAULT_QUEUE] and broker.is_ready()
+    finally:
+        await broker.close()
+
+
+def test_a_malformed_event_broker_url_is_refused() -> None:
+    from core.settings import Settings
+
+    with pytest.raises(ValueError, match="EVENT_BROKER_URL"):
+        Settings.from_env(env={"EVENT_BROKER_URL": "rabbitmq.example:5672"})
