@@ -127,8 +127,11 @@ class WebChatInput(GroupChatInput[None]):
         return response.json({"replies": []})
 
     def answer_inline(self, message: IncomingMessage, texts: list[str]) -> HTTPResponse:
+        """One reply per turn, as in every group (the texts of the turn joined)."""
+        if not texts:
+            return self.acknowledge()
         prefix = f"@{message.user_name} " if message.is_group else ""
-        return response.json({"replies": [{"text": prefix + text} for text in texts]})
+        return response.json({"replies": [{"text": prefix + "\n\n".join(texts)}]})
 
     def raw_request(self, request: Request) -> RawRequest:
         client = client_address(request.ip, request.headers.getall("x-forwarded-for", []),

@@ -161,3 +161,18 @@ def test_rate_key_groups_an_ipv6_subscriber() -> None:
     assert rate_key("2001:db8:1:2::5") == rate_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
     assert rate_key("203.0.113.5") == "203.0.113.5"
     assert rate_key("") == ""
+
+
+def test_a_turn_with_several_texts_is_one_reply_in_the_web_group() -> None:
+    """Like every group platform: "①会费：" and its answer arrive as one message."""
+    import json as _json
+
+    from connectors.webchat import WebChatInput
+    from platforms.message import IncomingMessage
+
+    message = IncomingMessage("web", "m1", "u1", "王师傅", "会费交多少？怎么入会？",
+                              group_id="web-d001-s01-c01-g01")
+    reply = WebChatInput().answer_inline(message, ["①会费：", "千分之五", "②入会：", "找工会"])
+    assert _json.loads(reply.body) == {
+        "replies": [{"text": "@王师傅 ①会费：\n\n千分之五\n\n②入会：\n\n找工会"}]}
+    assert _json.loads(WebChatInput().answer_inline(message, []).body) == {"replies": []}
