@@ -127,8 +127,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reuse-model", action="store_true")
     parser.add_argument("--heldout", default=str(ROOT / "tests" / "data" / "heldout_questions.yml"))
-    parser.add_argument("--calibration",
-                        default=str(ROOT / "tests" / "data" / "calibration_questions.yml"))
+    parser.add_argument("--calibration", nargs="+",
+                        default=[str(ROOT / "tests" / "data" / "calibration2_questions.yml"),
+                                 str(ROOT / "tests" / "data" / "dev_questions.yml")],
+                        help="where thresholds are chosen (never the held-out set)")
     args = parser.parse_args()
     os.chdir(ROOT)
 
@@ -137,7 +139,8 @@ def main() -> int:
     from bot.training import current_model_path, train
 
     _quiet()
-    heldout, calibration = load_questions(Path(args.heldout)), load_questions(Path(args.calibration))
+    heldout = load_questions(Path(args.heldout))
+    calibration = [q for path in args.calibration for q in load_questions(Path(path))]
     train_seconds = float("nan")
     if args.reuse_model:
         model_path = current_model_path(ROOT, ROOT / "models")
