@@ -17,6 +17,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.fallback import CIRCLED
 from actions.grids import ASK, ActionFindOffice
 from core.topics import FALLBACK_INTENT, contract, intent_for, topic_of
 
@@ -24,7 +25,6 @@ FOLLOW_UP_INTENT = "follow_up"
 FOLLOW_UP_WINDOW = 10 * 60.0   # seconds: "right after an answer", a few minutes
 QUESTIONS = "questions"        # parse key: several topics asked in one message (bot.nlu)
 MAX_QUESTIONS = 2   # answers in one reply: each ~130 characters, a phone screen
-_CIRCLED = "①②"
 
 # Which aspect a follow-up asks about, by its words (Simplified, after normalisation).
 ASPECTS: dict[str, tuple[str, re.Pattern[str]]] = {
@@ -107,7 +107,7 @@ class ActionAnswerFaq(Action):
                 dispatcher.utter_message(response="utter_out_of_scope")
                 continue
             if len(topics) > 1:
-                dispatcher.utter_message(text=f"{_CIRCLED[i]}{contract()[topic].zh}：")
+                dispatcher.utter_message(text=f"{CIRCLED[i]}{contract()[topic].zh}：")
             dispatcher.utter_message(response=name)
         return []
 

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from core.topics import FALLBACK_INTENT, contract, suggestions
 
-_CIRCLED = "①②③④⑤"
+CIRCLED = "①②③④⑤"   # numbered choices and answers in one reply
 
 
 def consecutive_misses(user_intents: Iterable[str | None]) -> int:
@@ -29,7 +29,7 @@ def rephrase_prompt(parse: Mapping[str, Any]) -> str:
     keys = suggestions(parse, limit=3)
     if not keys:
         return "抱歉，这句话我没太看懂。能换个说法再@我吗？比如“农民工怎么入会”“工资被拖欠怎么办”。"
-    options = "  ".join(f"{_CIRCLED[i]}{contract()[k].zh}" for i, k in enumerate(keys))
+    options = "  ".join(f"{CIRCLED[i]}{contract()[k].zh}" for i, k in enumerate(keys))
     return f"抱歉，这句话我没太看懂。您想问的是不是：{options}？\n可以换个说法、说具体一点再@我。"
 
 

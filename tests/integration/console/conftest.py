@@ -5,6 +5,7 @@ SQLite database holding the fictitious directory, whose robots are a
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -160,10 +161,18 @@ async def desk(tmp_path_factory: pytest.TempPathFactory,
                fake: FakeGroupPlatforms) -> AsyncIterator[Desk]:
     """One app per test module (each test makes its own tickets and notices)."""
     settings = settings_for(tmp_path_factory.mktemp("console"), fake)
+    async with serving(settings, fake, SessionPolicy(per_account=5, per_address=50)) as desk:
+        yield desk
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, fake: FakeGroupPlatforms,
+                  policy: SessionPolicy) -> AsyncIterator[Desk]:
+    """The staff app on `settings` (directory seeded, accounts made) in a test server."""
     engine = open_engine(settings)
     seed(engine, pointed_at(fake))
     make_accounts(settings)
-    app = create_app(settings, session_policy=SessionPolicy(per_account=5, per_address=50))
+    app = create_app(settings, session_policy=policy)
     server = TestServer(app)
     await server.start_server()
     from console.tickets_api import TICKETS

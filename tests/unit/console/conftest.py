@@ -15,18 +15,15 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.app import create_app
 from bot.compose import open_engine
 from console.sessions import SessionPolicy
 from core.db import engine_for
 from insight.tables import TurnRow
 from tests.fakes.broadcast import FakeGroupPlatforms
-from tests.fakes.broadcast_directory import pointed_at, seed
 from tests.insight_scenario import broker_dicts, write_events
-from tests.integration.console.conftest import Desk, make_accounts, settings_for
+from tests.integration.console.conftest import Desk, serving, settings_for
 
 ROOT = Path(__file__).resolve().parents[3]
 OWN_GROUP = ("web", "web-d001-s01-c01-g01")         # D001-S01-C01-G01, the coordinator's
@@ -46,20 +43,8 @@ async def desk(tmp_path_factory: pytest.TempPathFactory,
     shutil.copytree(ROOT / "data" / "answers", root / "data" / "answers")
     shutil.copy(ROOT / "domain.yml", root / "domain.yml")
     settings = settings_for(root, fake)
-    engine = open_engine(settings)
-    seed(engine, pointed_at(fake))
-    make_accounts(settings)
-    app = create_app(settings, session_policy=SessionPolicy(per_account=20, per_address=200))
-    server = TestServer(app)
-    await server.start_server()
-    from console.tickets_api import TICKETS
-
-    desk = Desk(server, settings, fake, app[TICKETS])
-    try:
+    async with serving(settings, fake, SessionPolicy(per_account=20, per_address=200)) as desk:
         yield desk
-    finally:
-        await desk.close()
-        await server.close()
 
 
 def write_turns(desk: Desk, turns: Sequence[tuple[str, list[Any]]]) -> None:
