@@ -19,10 +19,16 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import CIRCLED
 from actions.grids import ASK, ActionFindOffice
-from core.topics import FALLBACK_INTENT, contract, intent_for, topic_of
+from core.topics import (
+    ANSWERABLE_KINDS,
+    FALLBACK_INTENT,
+    FOLLOW_UP_INTENT,
+    FOLLOW_UP_WINDOW,
+    contract,
+    intent_for,
+    topic_of,
+)
 
-FOLLOW_UP_INTENT = "follow_up"
-FOLLOW_UP_WINDOW = 10 * 60.0   # seconds: "right after an answer", a few minutes
 QUESTIONS = "questions"        # parse key: several topics asked in one message (bot.nlu)
 MAX_QUESTIONS = 2   # answers in one reply: each ~130 characters, a phone screen
 
@@ -43,7 +49,7 @@ def aspect_of(text: str) -> str | None:
 
 
 def _answerable(topic: str) -> bool:
-    return contract()[topic].kind in {"faq", "referral", "lookup"}
+    return contract()[topic].kind in ANSWERABLE_KINDS
 
 
 def topic_in_context(events: Sequence[Mapping[str, Any]], now: float,

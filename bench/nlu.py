@@ -7,6 +7,7 @@ fallback thresholds are chosen on the same calibration set, in the same run.
 
     .venv/bin/python bench/nlu.py                 # trains the full config afresh (timed)
     .venv/bin/python bench/nlu.py --reuse-model   # uses the current model, no training
+    .venv/bin/python bench/nlu.py --reference-model OLD.tar.gz   # p95 as a ratio to OLD
 """
 
 from __future__ import annotations
@@ -87,14 +88,7 @@ def choose(report: Report) -> SweepRow:
     return best(sweep(report), max_wrong=0.02)
 
 
-async def rasa_reports(model_path: Path, calibration: list[Question], heldout: list[Question],
-                       ) -> tuple[Report, Report, dict[str, float]]:
-    from bot.assistant import Assistant
-
-    assistant = await Assistant.load(model_path)
-    cal = await evaluate(calibration, assistant.classify)
-    test = await evaluate(heldout, assistant.classify)
-    texts = [q.text for q in heldout] * 2
+async def parse_speed(assistant, texts: list[str]) -> dict[str, float]:
     await assistant.parse("预热")
     latencies = []
     start = time.perf_counter()
@@ -103,8 +97,27 @@ async def rasa_reports(model_path: Path, calibration: list[Question], heldout: l
         await assistant.parse(text)
         latencies.append((time.perf_counter() - t0) * 1000)
     elapsed = time.perf_counter() - start
-    return cal, test, {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
-                       "mps": len(texts) / elapsed}
+    return {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
+            "mps": len(texts) / elapsed}
+
+
+async def rasa_reports(model_path: Path, calibration: list[Question], heldout: list[Question],
+                       ) -> tuple[Report, Report, dict[str, float]]:
+    from bot.assistant import Assistant
+
+    assistant = await Assistant.load(model_path)
+    cal = await evaluate(calibration, assistant.classify)
+    test = await evaluate(heldout, assistant.classify)
+    return cal, test, await parse_speed(assistant, [q.text for q in heldout] * 2)
+
+
+async def reference_speed(model_path: Path, heldout: list[Question]) -> dict[str, float]:
+    """Parse latency of another model (e.g. the release before) on the same texts, in the
+    same run: the p95 target is a ratio to it."""
+    from bot.assistant import Assistant
+
+    assistant = await Assistant.load(model_path)
+    return await parse_speed(assistant, [q.text for q in heldout] * 2)
 
 
 def configured_thresholds() -> tuple[float, float]:
@@ -131,6 +144,8 @@ def main() -> int:
                         default=[str(ROOT / "tests" / "data" / "calibration2_questions.yml"),
                                  str(ROOT / "tests" / "data" / "dev_questions.yml")],
                         help="where thresholds are chosen (never the held-out set)")
+    parser.add_argument("--reference-model", type=Path,
+                        help="a model to compare parse latency with (e.g. the release before)")
     args = parser.parse_args()
     os.chdir(ROOT)
 
@@ -167,9 +182,16 @@ def main() -> int:
     print(f"rasa parse latency p50/p95:  {speed['p50']:8.1f} / {speed['p95']:.1f} ms "
           f"(baseline predict p50 {statistics.median(base.latencies):.2f} ms)")
     print(f"rasa parse throughput:       {speed['mps']:8.1f} messages/s (sequential)")
+    if args.reference_model:
+        ref = asyncio.run(reference_speed(args.reference_model, heldout))
+        print(f"reference {args.reference_model.name}: p50/p95 {ref['p50']:.1f} / "
+              f"{ref['p95']:.1f} ms; p95 ratio this/reference {speed['p95'] / ref['p95']:.2f} "
+              f"(target <= 1.5)")
     print()
     print(f"thresholds in config.yml: {threshold:.2f} / {ambiguity:.2f}; "
-          f"cheapest on the calibration set: {chosen.threshold:.2f} / {chosen.ambiguity:.2f}")
+          f"chosen on the calibration set: {chosen.threshold:.2f} / {chosen.ambiguity:.2f} "
+          f"(cheapest with wrong + 1 s.e. <= 2%: {100 * chosen.figures['confidently_wrong']:.1f}% "
+          f"+ {100 * (chosen.wrong_bound - chosen.figures['confidently_wrong']):.1f})")
     print(f"{'held-out figures':<34}{'top-1':>10}{'wrong':>10}{'needless':>10}"
           f"{'oos out':>10}{'legal out':>10}{'labour':>10}")
     print(row("rasa, thresholds of config.yml", test.replayed(threshold, ambiguity).figures()))

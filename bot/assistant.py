@@ -16,9 +16,9 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.utils.endpoints import EndpointConfig
 
-from actions.answers import FOLLOW_UP_INTENT, topic_in_context
+from actions.answers import topic_in_context
 from core.normalize import clip
-from core.topics import OUT_OF_SCOPE, TopicResult, topic_of
+from core.topics import FOLLOW_UP_INTENT, OUT_OF_SCOPE, TopicResult, topic_of
 
 logger = logging.getLogger(__name__)
 

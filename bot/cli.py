@@ -142,8 +142,10 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         if args.json:
             data = report.as_dict()
             if rows:
+                chosen = best(rows)
                 data["sweep"] = [{"threshold": r.threshold, "ambiguity": r.ambiguity,
-                                  **r.figures} for r in rows]
+                                  **r.figures, "wrong_bound": round(r.wrong_bound, 4),
+                                  "chosen": r is chosen} for r in rows]
             print(json.dumps(data, ensure_ascii=False, indent=2))
         else:
             print(format_report(report))

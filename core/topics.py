@@ -18,6 +18,11 @@ import yaml
 RETRIEVAL_INTENT = "faq"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
+# A short follow-up ("那要带啥材料？") is about the topic the same asker was answered on
+# within this many seconds (actions.answers answers it; insight counts it under it).
+FOLLOW_UP_INTENT = "follow_up"
+FOLLOW_UP_WINDOW = 10 * 60.0
+ANSWERABLE_KINDS = frozenset({"faq", "referral", "lookup"})   # what a follow-up can be about
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,11 @@ def topic_of(parse: Mapping[str, Any]) -> TopicResult:
         name, confidence = key, confidence * selector_confidence
     calibrated = parse.get("calibration") or {}
     if "confidence" in calibrated:  # the figures the decision to answer was taken on
-        return TopicResult(topic_from_intent(name), float(calibrated["confidence"]), fallback,
+        # On a fallback the ranking holds the model's own intents; the calibrated topic
+        # is what both classifiers together rank first, the best guess to report.
+        topic = calibrated.get("topic")
+        return TopicResult(topic if topic in contract() else topic_from_intent(name),
+                           float(calibrated["confidence"]), fallback,
                            float(calibrated.get("margin", 0.0)))
     return TopicResult(topic_from_intent(name), confidence, fallback)
 
@@ -104,6 +113,9 @@ def ranked_topics(parse: Mapping[str, Any]) -> list[tuple[str, float]]:
     return sorted(scored.items(), key=lambda kv: kv[1], reverse=True)
 
 
+RANKED = 5  # candidates kept in the calibration's ranking (choices asked back come from it)
+
+
 @dataclass(frozen=True)
 class Calibration:
     """The answer NLU would give (its topic and combined confidence), how far ahead of
@@ -112,10 +124,12 @@ class Calibration:
     confidence: float
     margin: float
     fallback: bool
+    ranking: tuple[tuple[str, float], ...] = ()  # the best few candidates, best first
 
     def as_dict(self) -> dict[str, Any]:
         return {"topic": self.topic, "confidence": round(self.confidence, 4),
-                "margin": round(self.margin, 4), "fallback": self.fallback}
+                "margin": round(self.margin, 4), "fallback": self.fallback,
+                "ranking": [[k, round(v, 4)] for k, v in self.ranking]}
 
 
 def unsure(confidence: float, margin: float, threshold: float, ambiguity: float) -> bool:
@@ -141,8 +155,9 @@ def calibrate(parse: Mapping[str, Any], threshold: float, ambiguity: float,
     confidence = scores[answered.topic] if second is not None else answered.confidence
     others = [v for k, v in scores.items() if k != answered.topic]
     margin = confidence - max(others, default=0.0)
+    best = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:RANKED]
     return Calibration(answered.topic, confidence, margin,
-                       unsure(confidence, margin, threshold, ambiguity))
+                       unsure(confidence, margin, threshold, ambiguity), tuple(best))
 
 
 def combined_scores(parse: Mapping[str, Any], second: Mapping[str, float]) -> dict[str, float]:
@@ -179,7 +194,9 @@ def answer_with(parse: Mapping[str, Any], topic: str) -> dict[str, Any]:
 
 
 def suggestions(parse: Mapping[str, Any], limit: int = 3) -> list[str]:
-    """Closest contract topics (excluding chit-chat and out_of_scope), best first."""
-    useful = [k for k, _ in ranked_topics(parse)
-              if contract()[k].kind in {"faq", "lookup", "workflow", "referral"}]
+    """Closest contract topics (excluding chit-chat and out_of_scope), best first: in
+    the order the calibrated fallback ranked them (both classifiers), else the model's."""
+    ranked = (parse.get("calibration") or {}).get("ranking") or ranked_topics(parse)
+    useful = [k for k, _ in ranked
+              if k in contract() and contract()[k].kind in {"faq", "lookup", "workflow", "referral"}]
     return useful[:limit]

@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any
 
 from core.clock import SHANGHAI
-from core.topics import topic_of
+from core.topics import FOLLOW_UP_INTENT, topic_of
 from insight.tables import KEY_CHARS
 
 FALLBACK_ACTIONS = frozenset({"action_cloud_doctor_fallback", "action_default_fallback",
@@ -94,6 +94,9 @@ class Question:
     confidence: float
     nlu_fallback: bool
     text: str
+    follow_up: bool = False   # a short follow-up: counted under the topic it follows
+
+
 
 
 def question_of(event: Mapping[str, Any], sender_id: str) -> Question:
@@ -117,4 +120,6 @@ def question_of(event: Mapping[str, Any], sender_id: str) -> Question:
         confidence=round(result.confidence, 4),
         nlu_fallback=result.fallback,
         text=str(event.get("text") or ""),
+        follow_up=((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        == FOLLOW_UP_INTENT,
     )

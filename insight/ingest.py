@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -43,6 +43,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, now
+from core.topics import ANSWERABLE_KINDS, FOLLOW_UP_WINDOW, OUT_OF_SCOPE, contract
 from insight import rollup
 from insight.events import TEXT_CHARS, Keys, Step, question_of, step_of
 from insight.places import Places
@@ -242,7 +243,8 @@ class Ingester:
         for event_id, sender, sender_key, event in events:
             step = step_of(event)
             if step is Step.USER:
-                turn = _Turn(self._new_turn(event_id, sender, sender_key, event))
+                turn = _Turn(self._new_turn(event_id, sender, sender_key, event,
+                                            latest.get(sender_key)))
                 latest[sender_key] = turn
                 new.append(turn)
             elif step is not Step.NONE and sender_key in latest:
@@ -267,19 +269,21 @@ class Ingester:
             return {}
         latest = (select(func.max(TurnRow.id)).where(TurnRow.sender_key.in_(sorted(sender_keys)))
                   .group_by(TurnRow.sender_key))
-        stmt = select(TurnRow.id, TurnRow.sender_key,
+        stmt = select(TurnRow.id, TurnRow.sender_key, TurnRow.at,
                       *[getattr(TurnRow, k) for k in _FLAGS + rollup.PLACE]) \
             .where(TurnRow.id.in_(latest))
         found: dict[str, _Turn] = {}
         for row in session.execute(stmt):
-            values = {k: getattr(row, k) for k in _FLAGS + rollup.PLACE}
+            values = {k: getattr(row, k) for k in ("at", *_FLAGS, *rollup.PLACE)}
             found[row.sender_key] = _Turn(values, id=row.id,
                                           before={k: values[k] for k in _FLAGS})
         return found
 
     def _new_turn(self, event_id: int, sender: str, sender_key: str,
-                  event: dict[str, Any]) -> dict[str, Any]:
+                  event: dict[str, Any], previous: _Turn | None) -> dict[str, Any]:
         q = question_of(event, sender)
+        if q.follow_up:
+            q = replace(q, topic=followed_topic(previous.values if previous else None, q.at))
         place = self.places.of(q.platform, q.group_id)
         fallback = 1 if q.nlu_fallback else 0
         return {
@@ -295,3 +299,16 @@ class Ingester:
 
 
 _FLAGS = ("fallback", "handoff", "replied", "answered", "attention")
+
+
+def followed_topic(previous: dict[str, Any] | None, at: float) -> str:
+    """The topic a follow-up ("那要带啥材料？") is counted under: that of the same
+    asker's turn just before, when it was answered (not asked back) on a topic a
+    follow-up can be about, within `FOLLOW_UP_WINDOW`; else out of scope (the
+    assistant asked which matter was meant)."""
+    if (previous is None or previous.get("fallback")
+            or at - float(previous.get("at") or 0.0) > FOLLOW_UP_WINDOW):
+        return OUT_OF_SCOPE
+    topic = str(previous.get("topic") or "")
+    known = contract().get(topic)
+    return topic if known is not None and known.kind in ANSWERABLE_KINDS else OUT_OF_SCOPE

@@ -52,3 +52,20 @@ def test_unsure_or_small_talk_clauses_are_not_questions() -> None:
     assert second.topics("会费交多少?你好呀") == []       # greet is not a question to answer
     assert second.topics("会费交多少?入会的事") == []     # 0.5 < 0.55: not sure enough
     assert second.topics("会费交多少") == []              # one clause: one question
+
+
+def test_the_fast_probabilities_are_sklearn_s() -> None:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from bot.nlu import _probabilities
+
+    texts = ["会费交多少", "会费怎么交", "怎么入会", "入会要啥材料", "你好", "在吗"]
+    labels = ["union_dues", "union_dues", "join_union", "join_union", "greet", "greet"]
+    pipeline = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 2)),
+                             LogisticRegression(C=10.0)).fit(texts, labels)
+    asked = ["会费多少钱", "入会", "哈喽", "完全无关的话"]
+    assert np.allclose(_probabilities(pipeline, asked), pipeline.predict_proba(asked))
+    assert np.allclose(_probabilities(pipeline, asked), pipeline.predict_proba(asked))  # cached

@@ -176,3 +176,33 @@ def test_a_hole_that_fills_in_time_is_ingested_in_order(engine: Engine,
 def test_sqlite_sources_do_not_wait_for_holes(engine: Engine, source_engine: Engine) -> None:
     write_events(source_engine, broker_dicts(conversations()[:2]), ids=[1, 2, 3, 4, 10, 11, 12, 13])
     assert ingester(engine, source_engine).ingest_all() == 8
+
+
+def test_a_follow_up_is_counted_under_the_topic_it_follows(engine: Engine,
+                                                         source_engine: Engine) -> None:
+    from tests.insight_scenario import WECOM_GROUP, at, faq, intent, nlu_fallback, turn
+
+    def follow_up(user: str, when: float) -> tuple[str, list]:
+        return turn("wecom", WECOM_GROUP, user, "那要带啥材料？", intent("follow_up"), when,
+                    actions=("action_follow_up",))
+
+    t = at(3, 2, 9)
+    first = broker_dicts([
+        turn("wecom", WECOM_GROUP, "u1", "农民工怎么入会", faq("join_union"), t),
+        follow_up("u1", t + 60),                       # right after: join_union
+        follow_up("u9", t + 70),                       # another asker: no context
+        turn("wecom", WECOM_GROUP, "u3", "会费交多少", faq("union_dues"), t + 1000)])
+    later = broker_dicts([
+        follow_up("u1", t + 60 + 11 * 60),             # 11 minutes on: out of scope
+        turn("wecom", WECOM_GROUP, "u2", "那个咋弄", nlu_fallback("union_dues"), t + 900,
+             actions=("action_cloud_doctor_fallback",)),
+        follow_up("u2", t + 960),                      # after a question back: out of scope
+        follow_up("u3", t + 1100)])                    # its question is stored already
+    write_events(source_engine, first)
+    ing = ingester(engine, source_engine)
+    ing.ingest_all()
+    write_events(source_engine, later, ids=range(len(first) + 1, len(first) + len(later) + 1))
+    ing.ingest_all()
+    assert [r.topic for r in turns(engine)] == [
+        "join_union", "join_union", "out_of_scope", "union_dues",
+        "out_of_scope", "union_dues", "out_of_scope", "union_dues"]
