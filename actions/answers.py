@@ -20,10 +20,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.fallback import CIRCLED
 from actions.grids import ASK, ActionFindOffice
 from core.topics import (
-    ANSWERABLE_KINDS,
     FALLBACK_INTENT,
     FOLLOW_UP_INTENT,
     FOLLOW_UP_WINDOW,
+    answerable,
     contract,
     intent_for,
     topic_of,
@@ -48,10 +48,6 @@ def aspect_of(text: str) -> str | None:
     return found[0] if found else None
 
 
-def _answerable(topic: str) -> bool:
-    return contract()[topic].kind in ANSWERABLE_KINDS
-
-
 def topic_in_context(events: Sequence[Mapping[str, Any]], now: float,
                      window: float = FOLLOW_UP_WINDOW) -> str | None:
     """The topic of the asker's latest answered question within `window` seconds,
@@ -67,7 +63,7 @@ def topic_in_context(events: Sequence[Mapping[str, Any]], now: float,
             continue
         several = parse.get(QUESTIONS) or []
         topic = several[-1] if several else topic_of(parse).topic
-        if _answerable(topic):
+        if answerable(topic):
             return topic
     return None
 

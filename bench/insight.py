@@ -204,14 +204,19 @@ def load(engine: Engine, n_turns: int, n_tickets: int, n_notices: int) -> dict[s
         c.execute(insert(NoticeRow), heads)
         for i in range(0, len(deliveries), CHUNK):
             c.execute(insert(DeliveryRow), deliveries[i:i + CHUNK])
+    analyse(engine)
+    return {"turns": n_turns, "turn_load_s": turns_s, "tickets": n_tickets,
+            "notices": n_notices, "deliveries": len(deliveries), "groups": len(placed)}
+
+
+def analyse(engine: Engine) -> None:
+    """Fresh planner statistics after a bulk load, as a live database would have."""
     if engine.dialect.name == "sqlite":
         with engine.begin() as c:
             c.exec_driver_sql("ANALYZE")
     else:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql("VACUUM ANALYZE")
-    return {"turns": n_turns, "turn_load_s": turns_s, "tickets": n_tickets,
-            "notices": n_notices, "deliveries": len(deliveries), "groups": len(placed)}
 
 
 def ingestion(engine: Engine, source_engine: Engine, n_turns: int) -> tuple[int, float]:
@@ -251,12 +256,7 @@ def build_rollups(engine: Engine) -> float:
     with engine.begin() as c:
         rollup.rebuild(c)
     seconds = time.perf_counter() - started
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as c:
-            c.exec_driver_sql("ANALYZE")
-    else:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql("VACUUM ANALYZE")
+    analyse(engine)
     return seconds
 
 

@@ -48,6 +48,12 @@ def contract() -> dict[str, Topic]:
     return {key: Topic(key=key, **value) for key, value in raw.items()}
 
 
+def answerable(topic: str) -> bool:
+    """Whether a follow-up can be about the topic (an answer, a referral or a lookup)."""
+    known = contract().get(topic)
+    return known is not None and known.kind in ANSWERABLE_KINDS
+
+
 def intent_for(topic: str) -> str:
     """The Rasa intent that carries a topic (FAQ topics are retrieval sub-intents)."""
     t = contract()[topic]

@@ -43,7 +43,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, now
-from core.topics import ANSWERABLE_KINDS, FOLLOW_UP_WINDOW, OUT_OF_SCOPE, contract
+from core.topics import FOLLOW_UP_WINDOW, OUT_OF_SCOPE, answerable
 from insight import rollup
 from insight.events import TEXT_CHARS, Keys, Step, question_of, step_of
 from insight.places import Places
@@ -310,5 +310,4 @@ def followed_topic(previous: dict[str, Any] | None, at: float) -> str:
             or at - float(previous.get("at") or 0.0) > FOLLOW_UP_WINDOW):
         return OUT_OF_SCOPE
     topic = str(previous.get("topic") or "")
-    known = contract().get(topic)
-    return topic if known is not None and known.kind in ANSWERABLE_KINDS else OUT_OF_SCOPE
+    return topic if answerable(topic) else OUT_OF_SCOPE
